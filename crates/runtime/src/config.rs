@@ -1,0 +1,429 @@
+//! The workstation configuration: one TOML file, read at start, validated before anything connects.
+//!
+//! An administrator rolls the same file out to hundreds of workstations, so every mistake must be reported with
+//! the file, the field and what is wrong; unknown fields are errors (a misspelt key would otherwise be silently
+//! ignored). Passwords never live here: they are in the OS keyring (see [`crate::secrets`]).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the panel needs to know about its servers and behaviour.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The Oktell server's WebSocket control connection.
+    pub oktell: Option<OktellConfig>,
+    /// The SIP account of the softphone.
+    pub sip: Option<SipConfig>,
+    /// The Creatio CRM the calls are identified in and written to.
+    pub creatio: Option<CreatioConfig>,
+    /// Audio devices.
+    #[serde(default)]
+    pub audio: AudioConfig,
+    /// How the panel behaves on this workstation.
+    #[serde(default)]
+    pub behaviour: BehaviourConfig,
+    /// Where passwords are kept.
+    #[serde(default)]
+    pub secrets: SecretsConfig,
+}
+
+/// The Oktell control connection.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OktellConfig {
+    /// One or more server URLs (`ws://host:4066`, `wss://host`, or a bare `host[:port]`). Several URLs are tried in
+    /// parallel and the first to answer is kept.
+    pub urls: Vec<String>,
+    /// The operator's Oktell login.
+    pub login: String,
+    /// A PEM file with an extra certificate authority for `wss://` servers with a private CA.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Which transport the SIP account uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SipTransport {
+    /// UDP, the PBX default.
+    #[default]
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+}
+
+/// The softphone's SIP account.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipConfig {
+    /// The address of record, e.g. `sip:101@pbx.local`.
+    pub uri: String,
+    /// The registrar or outbound proxy, e.g. `sip:pbx.local:5060`; the host of `uri` when absent.
+    pub registrar: Option<String>,
+    /// The digest user name when it differs from the user part of `uri`.
+    pub auth_user: Option<String>,
+    /// The transport.
+    #[serde(default)]
+    pub transport: SipTransport,
+    /// Take the SIP user and password from the Oktell login reply when Oktell provides them.
+    #[serde(default = "yes")]
+    pub credentials_from_oktell: bool,
+}
+
+/// Which Creatio user interface the contact cards open in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CreatioUi {
+    /// Freedom UI (Creatio 8).
+    #[default]
+    Freedom,
+    /// Classic UI (Creatio 7 and 8).
+    Classic,
+}
+
+/// When the caller's contact card opens by itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenCard {
+    /// As soon as the call rings.
+    #[default]
+    Ring,
+    /// When the operator answers.
+    Answer,
+    /// Never; the operator opens it from the panel.
+    Never,
+}
+
+/// The Creatio CRM.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatioConfig {
+    /// The site's base URL, e.g. `https://crm.example.com`.
+    pub url: String,
+    /// The Creatio user the calls are written as.
+    pub user: String,
+    /// The UI the contact cards open in.
+    #[serde(default)]
+    pub ui: CreatioUi,
+    /// When the contact card opens.
+    #[serde(default)]
+    pub open_card: OpenCard,
+}
+
+/// Audio devices by name; `None` is the system default.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioConfig {
+    /// The microphone.
+    pub input: Option<String>,
+    /// The headset or speakers the call is heard on.
+    pub output: Option<String>,
+    /// Where the ringtone plays (call centers ring on speakers and talk on the headset).
+    pub ringer: Option<String>,
+}
+
+/// The UI language.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// The system language.
+    #[default]
+    Auto,
+    /// English.
+    En,
+    /// Russian.
+    Ru,
+}
+
+/// Workstation behaviour.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviourConfig {
+    /// Start in the tray without showing the panel.
+    #[serde(default)]
+    pub start_hidden: bool,
+    /// Show the always-on-top popup for ringing calls (otherwise a desktop notification).
+    #[serde(default = "yes")]
+    pub ring_popup: bool,
+    /// Answer intercom calls without a click.
+    #[serde(default)]
+    pub auto_answer_intercom: bool,
+    /// The UI language.
+    #[serde(default)]
+    pub language: Language,
+}
+
+impl Default for BehaviourConfig {
+    fn default() -> Self {
+        BehaviourConfig {
+            start_hidden: false,
+            ring_popup: true,
+            auto_answer_intercom: false,
+            language: Language::Auto,
+        }
+    }
+}
+
+/// Where passwords are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretStoreKind {
+    /// The OS keyring (Secret Service on Linux, Credential Manager on Windows).
+    #[default]
+    Keyring,
+    /// A file readable only by the user, for machines without a keyring service. Chosen explicitly, never as a
+    /// silent fallback.
+    File,
+}
+
+/// Where passwords are kept.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The store.
+    #[serde(default)]
+    pub store: SecretStoreKind,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A configuration that cannot be used, with the file and field it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the expected fields.
+    #[error("the configuration file {path} is not valid: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's explanation, naming the line and field.
+        message: String,
+    },
+    /// A field has a value that cannot work.
+    #[error("the configuration file {path} has a wrong value in `{field}`: {problem}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The dotted field name, e.g. `oktell.urls`.
+        field: &'static str,
+        /// What is wrong and what is expected.
+        problem: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates a configuration file. A missing file at the default location is not an error for the
+    /// caller to report (see [`Config::load_or_default`]); here it is.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Reads the file if it exists, else the empty configuration (which starts the demo world).
+    pub fn load_or_default(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::metadata(path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            _ => Config::load(path),
+        }
+    }
+
+    /// Parses and validates configuration text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|err| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// True when no server is configured: the panel then runs against the embedded demo world.
+    pub fn is_demo(&self) -> bool {
+        self.oktell.is_none() && self.sip.is_none() && self.creatio.is_none()
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |field: &'static str, problem: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            problem,
+        };
+        if let Some(oktell) = &self.oktell {
+            if oktell.urls.is_empty() {
+                return Err(invalid(
+                    "oktell.urls",
+                    "give at least one server, e.g. [\"ws://pbx:4066\"]".into(),
+                ));
+            }
+            if oktell.urls.len() > 10 {
+                return Err(invalid(
+                    "oktell.urls",
+                    format!("{} servers given; at most 10 are tried", oktell.urls.len()),
+                ));
+            }
+            if let Some(bad) = oktell
+                .urls
+                .iter()
+                .find(|url| oktell::url::normalize(url, false).is_err())
+            {
+                return Err(invalid(
+                    "oktell.urls",
+                    format!("`{bad}` is not a server address; use ws://host:port, wss://host or host[:port]"),
+                ));
+            }
+            if oktell.login.trim().is_empty() {
+                return Err(invalid("oktell.login", "the operator's Oktell login is empty".into()));
+            }
+        }
+        if let Some(sip) = &self.sip {
+            if !has_sip_scheme(&sip.uri) || !sip.uri.contains('@') {
+                return Err(invalid(
+                    "sip.uri",
+                    format!("`{}` is not a SIP address like sip:101@pbx.local", sip.uri),
+                ));
+            }
+            if let Some(registrar) = &sip.registrar
+                && !has_sip_scheme(registrar)
+            {
+                return Err(invalid(
+                    "sip.registrar",
+                    format!("`{registrar}` is not a SIP URI like sip:pbx.local"),
+                ));
+            }
+        }
+        if let Some(creatio) = &self.creatio {
+            let url = creatio.url.trim();
+            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            if rest.is_none_or(|host| host.trim_matches('/').is_empty()) {
+                return Err(invalid(
+                    "creatio.url",
+                    format!("`{url}` is not a web address like https://crm.example.com"),
+                ));
+            }
+            if creatio.user.trim().is_empty() {
+                return Err(invalid("creatio.user", "the Creatio user name is empty".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn has_sip_scheme(uri: &str) -> bool {
+    uri.starts_with("sip:") || uri.starts_with("sips:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("config.toml"))
+    }
+
+    #[test]
+    fn an_empty_file_is_the_demo_world() {
+        let config = parse("").unwrap();
+        assert!(config.is_demo());
+        assert_eq!(config.secrets.store, SecretStoreKind::Keyring);
+        assert!(config.behaviour.ring_popup);
+    }
+
+    #[test]
+    fn a_full_workstation_file_parses() {
+        let config = parse(
+            r#"
+            [oktell]
+            urls = ["ws://pbx1:4066", "pbx2:4066"]
+            login = "op1"
+
+            [sip]
+            uri = "sip:101@pbx.local"
+            transport = "tcp"
+
+            [creatio]
+            url = "https://crm.example.com"
+            user = "op1"
+            ui = "classic"
+            open_card = "answer"
+
+            [audio]
+            ringer = "Speakers"
+
+            [behaviour]
+            language = "ru"
+
+            [secrets]
+            store = "file"
+            "#,
+        )
+        .unwrap();
+        assert!(!config.is_demo());
+        let sip = config.sip.unwrap();
+        assert_eq!(sip.transport, SipTransport::Tcp);
+        assert!(sip.credentials_from_oktell);
+        assert_eq!(config.creatio.unwrap().open_card, OpenCard::Answer);
+        assert_eq!(config.audio.ringer.as_deref(), Some("Speakers"));
+        assert_eq!(config.behaviour.language, Language::Ru);
+        assert_eq!(config.secrets.store, SecretStoreKind::File);
+    }
+
+    #[test]
+    fn a_misspelt_field_is_named() {
+        let err = parse("[oktell]\nurl = [\"ws://pbx:4066\"]\nlogin = \"op1\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown field `url`"), "{text}");
+        assert!(text.contains("config.toml"), "{text}");
+    }
+
+    #[test]
+    fn a_password_in_the_file_is_refused() {
+        let err = parse("[oktell]\nurls = [\"pbx\"]\nlogin = \"op1\"\npassword = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `password`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_values_name_their_field() {
+        let cases = [
+            ("[oktell]\nurls = []\nlogin = \"op1\"", "oktell.urls"),
+            ("[oktell]\nurls = [\"http://pbx\"]\nlogin = \"op1\"", "oktell.urls"),
+            ("[oktell]\nurls = [\"pbx\"]\nlogin = \" \"", "oktell.login"),
+            ("[sip]\nuri = \"101@pbx\"", "sip.uri"),
+            ("[sip]\nuri = \"sip:101@pbx\"\nregistrar = \"pbx\"", "sip.registrar"),
+            ("[creatio]\nurl = \"crm.example.com\"\nuser = \"op1\"", "creatio.url"),
+            ("[creatio]\nurl = \"https://crm\"\nuser = \"\"", "creatio.user"),
+        ];
+        for (text, field) in cases {
+            match parse(text) {
+                Err(ConfigError::Invalid { field: named, .. }) => assert_eq!(named, field, "{text}"),
+                other => panic!("{text}: expected an invalid {field}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_default_file_means_demo_but_a_broken_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert!(Config::load_or_default(&path).unwrap().is_demo());
+        std::fs::write(&path, "[oktell\n").unwrap();
+        assert!(matches!(
+            Config::load_or_default(&path),
+            Err(ConfigError::Syntax { .. })
+        ));
+    }
+}

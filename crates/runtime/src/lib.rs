@@ -1,0 +1,11 @@
+//! The I/O side of Oktell Panel.
+//!
+//! The protocol cores (`oktell`, `sip`, `media`, `creatio`, `call`) are pure state machines; this crate is where
+//! they meet files, the OS keyring, the clock and sockets. The desktop shell (`src-tauri/`) and the command-line
+//! tools both stand on it, so everything here is usable without a window.
+
+pub mod config;
+pub mod logging;
+pub mod oktell_link;
+pub mod paths;
+pub mod secrets;

@@ -1,0 +1,190 @@
+//! The control API: what tests and the demo use to play the world's other side (callers, far
+//! ends, colleagues, the network). This module maps HTTP method + path + JSON body to a
+//! [`Command`]; [`crate::serve`] serves it on loopback.
+//!
+//! | request | body | effect | answer |
+//! |---|---|---|---|
+//! | `GET /state` | – | the server's state | `{"users":[…],"calls":[…],"connections":[…]}` |
+//! | `POST /calls` | `{"from":"89161234567","to":"101"}` | a caller dials an operator number, or a service number of the world that routes to a free call-centre operator (rings, or queues while the line is busy) | `{"call":1}` |
+//! | `POST /calls/{id}/answer` | – | the party being rung picks up: the far end of an auto-call, or the operator's phone for a ringing/back-ringing call | `{}` |
+//! | `POST /calls/{id}/busy` | – | the far end of a dialling auto-call reports busy | `{}` |
+//! | `POST /calls/{id}/hangup` | – | the far end hangs up (a ringing caller gives up: missed call) | `{}` |
+//! | `POST /connections/drop` | – | every WebSocket connection is closed; sessions survive | `{"dropped":2}` |
+//! | `POST /users/{login}/state` | `{"userstateid":2,"lunchreasonid":1}` (also `oncallcenter`, `onccmanual`, `onredirect`) | another user's agent state changes; events go to everyone subscribed | the new state |
+//!
+//! Errors answer `{"error":"…"}` with 400 (bad request), 404 (unknown route, call or user) or
+//! 409 (the call or line is not in a state that allows it).
+//!
+//! Examples (`$CONTROL` is [`crate::Endpoints::control`], e.g. `http://127.0.0.1:40123`):
+//!
+//! ```text
+//! $ curl -s $CONTROL/state
+//! {"calls":[],"connections":[{"id":1,"login":"op1","subscriptions":["linestatechanged",…]}],
+//!  "users":[{"login":"op1","number":"101","presence":{"userstateid":1,…},"line":{…},"connections":1},…]}
+//!
+//! $ curl -s -X POST $CONTROL/calls -d '{"from":"89161234567","to":"101"}'
+//! {"call":1}
+//!
+//! $ curl -s -X POST $CONTROL/calls/1/answer        # op1's phone picks up (it was ringing)
+//! {}
+//!
+//! $ curl -s -X POST $CONTROL/calls/1/hangup        # the caller hangs up
+//! {}
+//!
+//! $ curl -s -X POST $CONTROL/calls/2/busy          # an auto-call's far end is busy
+//! {}
+//!
+//! $ curl -s -X POST $CONTROL/calls/9/busy
+//! {"error":"no call 9"}                             # status 404
+//!
+//! $ curl -s -X POST $CONTROL/connections/drop
+//! {"dropped":2}
+//!
+//! $ curl -s -X POST $CONTROL/users/op2/state -d '{"userstateid":2,"lunchreasonid":1}'
+//! {"lunchreasonid":1,"oncallcenter":true,"onccmanual":false,"onlunch":true,"onredirect":false,"ontask":false,"userstateid":2}
+//! ```
+
+use serde::Deserialize;
+
+use crate::directory::PresenceChange;
+use crate::pbx::{CallId, Refused};
+
+/// One control request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    State,
+    IncomingCall { from: String, to: String },
+    Answer(CallId),
+    Busy(CallId),
+    HangUp(CallId),
+    DropConnections,
+    SetUserState { login: String, change: PresenceChange },
+}
+
+/// A control request that cannot be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    #[error("no such route")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Refused(#[from] Refused),
+}
+
+impl ControlError {
+    /// The HTTP status that reports this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            ControlError::NotFound
+            | ControlError::Refused(Refused::UnknownCall(_) | Refused::UnknownNumber(_) | Refused::UnknownUser(_)) => {
+                404
+            }
+            ControlError::BadRequest(_) | ControlError::Refused(Refused::BadArgument(_)) => 400,
+            ControlError::Refused(_) => 409,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IncomingBody {
+    from: String,
+    to: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    userstateid: Option<u8>,
+    oncallcenter: Option<bool>,
+    onccmanual: Option<bool>,
+    onredirect: Option<bool>,
+    lunchreasonid: Option<u32>,
+}
+
+fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ControlError> {
+    serde_json::from_slice(body).map_err(|e| ControlError::BadRequest(e.to_string()))
+}
+
+fn call_id(text: &str) -> Result<CallId, ControlError> {
+    text.parse()
+        .map(CallId)
+        .map_err(|_| ControlError::BadRequest(format!("bad call id {text}")))
+}
+
+/// Maps a request to its command.
+pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Command, ControlError> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["state"]) => Ok(Command::State),
+        ("POST", ["calls"]) => {
+            let IncomingBody { from, to } = json(body)?;
+            Ok(Command::IncomingCall { from, to })
+        }
+        ("POST", ["calls", id, "answer"]) => Ok(Command::Answer(call_id(id)?)),
+        ("POST", ["calls", id, "busy"]) => Ok(Command::Busy(call_id(id)?)),
+        ("POST", ["calls", id, "hangup"]) => Ok(Command::HangUp(call_id(id)?)),
+        ("POST", ["connections", "drop"]) => Ok(Command::DropConnections),
+        ("POST", ["users", login, "state"]) => {
+            let b: StateBody = json(body)?;
+            Ok(Command::SetUserState {
+                login: (*login).to_owned(),
+                change: PresenceChange {
+                    userstateid: b.userstateid,
+                    oncallcenter: b.oncallcenter,
+                    onccmanual: b.onccmanual,
+                    onredirect: b.onredirect,
+                    lunchreasonid: b.lunchreasonid,
+                },
+            })
+        }
+        _ => Err(ControlError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_every_documented_endpoint() {
+        assert_eq!(route("GET", "/state", b""), Ok(Command::State));
+        assert_eq!(
+            route("POST", "/calls", br#"{"from":"89161234567","to":"101"}"#),
+            Ok(Command::IncomingCall {
+                from: "89161234567".into(),
+                to: "101".into()
+            })
+        );
+        assert_eq!(route("POST", "/calls/7/answer", b""), Ok(Command::Answer(CallId(7))));
+        assert_eq!(route("POST", "/calls/7/busy", b""), Ok(Command::Busy(CallId(7))));
+        assert_eq!(route("POST", "/calls/7/hangup", b""), Ok(Command::HangUp(CallId(7))));
+        assert_eq!(route("POST", "/connections/drop", b""), Ok(Command::DropConnections));
+        assert_eq!(
+            route("POST", "/users/op2/state", br#"{"userstateid":2,"lunchreasonid":1}"#),
+            Ok(Command::SetUserState {
+                login: "op2".into(),
+                change: PresenceChange {
+                    userstateid: Some(2),
+                    lunchreasonid: Some(1),
+                    ..PresenceChange::default()
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn bad_requests_are_errors_with_statuses() {
+        assert_eq!(route("GET", "/nope", b"").unwrap_err().status(), 404);
+        assert_eq!(route("GET", "/calls", b"").unwrap_err().status(), 404);
+        assert_eq!(route("POST", "/calls", b"{").unwrap_err().status(), 400);
+        assert_eq!(route("POST", "/calls/x/answer", b"").unwrap_err().status(), 400);
+        assert_eq!(
+            route("POST", "/users/op1/state", br#"{"bogus":1}"#)
+                .unwrap_err()
+                .status(),
+            400
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! The simulated world that serves the demo mode and every test: for now an Oktell server that
+//! the real oktell.js and our own `oktell` client both accept unchanged (PROTOCOL.md §7), with a
+//! PBX behind it that rings, dials, holds, transfers and conferences on the world's clock.
+//!
+//! * [`World`] — who and what exists (TOML world file format documented in [`world`]).
+//! * [`Sim`] — the sans-IO core: frames, control commands and `now` in; frames to send, sockets
+//!   to close and the next deadline out. Tests drive it with a virtual clock.
+//! * [`serve`] — the tokio driver: Oktell WebSocket (sub-protocol `json`) and the loopback HTTP
+//!   control API documented in [`control`].
+//!
+//! `cargo run -p sim --example serve -- demo` serves the demo world by hand (try it with oktell.js
+//! or curl). The simulator's choices that PROTOCOL.md leaves open (event order, `linestatestr`
+//! values, the queue, colleague calls) follow the §6 transcripts and §7 checklist; where Oktell's
+//! real behaviour is unknown the module docs say what the simulator does instead.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sim::SimError> {
+//! let sim = sim::serve(sim::SimOptions {
+//!     bind: [127, 0, 0, 1].into(),
+//!     oktell_port: 0,
+//!     control_port: 0,
+//!     world: sim::World::default_world(),
+//!     seed: 1,
+//! })
+//! .await?;
+//! println!("connect oktell.js to {}", sim.endpoints().oktell);
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod control;
+mod core;
+pub mod directory;
+mod error;
+pub mod oktell;
+pub mod pbx;
+mod server;
+pub mod world;
+
+pub use crate::core::{Output, Sim};
+pub use error::SimError;
+pub use oktell::connection::ConnId;
+pub use server::{Endpoints, RunningSim, SimOptions, serve};
+pub use world::World;

@@ -1,0 +1,348 @@
+//! The tokio driver: a WebSocket listener for Oktell clients, an HTTP listener for the control
+//! API, and one task that owns the [`Sim`] core.
+//!
+//! The core task is the only place that reads the clock. Connection tasks forward frames to it
+//! and write back what it tells them; the control server sends it commands and waits for the
+//! answer. When the core task ends, every connection's outbox closes and its socket with it.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request as WsRequest, Response as WsResponse};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tracing::Instrument;
+
+use crate::control::{self, Command, ControlError};
+use crate::core::{Output, Sim};
+use crate::oktell::connection::ConnId;
+use crate::{SimError, World};
+
+/// Frames waiting for one slow client before it is cut off.
+const CONNECTION_BACKLOG: usize = 1024;
+/// Largest control request body.
+const CONTROL_BODY_LIMIT: usize = 64 * 1024;
+/// Largest client frame: oktell.js requests are a few hundred bytes.
+const CLIENT_MESSAGE_LIMIT: usize = 1024 * 1024;
+
+/// How to run the simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub bind: IpAddr,
+    /// 0 = any free port.
+    pub oktell_port: u16,
+    /// 0 = any free port.
+    pub control_port: u16,
+    pub world: World,
+    /// Seeds every random choice (GUIDs, background activity, connection drops).
+    pub seed: u64,
+}
+
+/// Where a running simulator listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Endpoints {
+    /// `ws://127.0.0.1:PORT`
+    pub oktell: String,
+    /// `http://127.0.0.1:PORT`
+    pub control: String,
+}
+
+/// A simulator serving on its sockets until [`RunningSim::shutdown`] (dropping it stops the
+/// simulator as well, without waiting).
+#[derive(Debug)]
+pub struct RunningSim {
+    endpoints: Endpoints,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningSim {
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Stops listening, closes every connection and waits for the tasks to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "simulator task failed");
+            }
+        }
+    }
+}
+
+enum CoreInput {
+    Open {
+        outbox: mpsc::Sender<Outgoing>,
+        reply: oneshot::Sender<ConnId>,
+    },
+    Text {
+        conn: ConnId,
+        text: String,
+    },
+    Closed {
+        conn: ConnId,
+    },
+    Control {
+        command: Command,
+        reply: oneshot::Sender<Result<Value, ControlError>>,
+    },
+}
+
+enum Outgoing {
+    Text(String),
+    Close,
+}
+
+/// Starts the simulator.
+pub async fn serve(opts: SimOptions) -> Result<RunningSim, SimError> {
+    opts.world.validate()?;
+    let oktell = bind(SocketAddr::new(opts.bind, opts.oktell_port)).await?;
+    let control = bind(SocketAddr::new(opts.bind, opts.control_port)).await?;
+    let endpoints = Endpoints {
+        oktell: format!("ws://{}", public_addr(&oktell, opts.bind, opts.oktell_port)),
+        control: format!("http://{}", public_addr(&control, opts.bind, opts.control_port)),
+    };
+    let (stop, stopped) = watch::channel(false);
+    let (core_tx, core_rx) = mpsc::channel(4096);
+    let sim = Sim::new(opts.world, opts.seed, std::time::Instant::now());
+    let tasks = vec![
+        tokio::spawn(run_core(sim, core_rx, stopped.clone())),
+        tokio::spawn(accept_oktell(oktell, core_tx.clone(), stopped.clone())),
+        tokio::spawn(accept_control(control, core_tx, stopped)),
+    ];
+    tracing::info!(oktell = %endpoints.oktell, control = %endpoints.control, "simulator listening");
+    Ok(RunningSim { endpoints, stop, tasks })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, SimError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimError::Bind { addr, source })
+}
+
+/// The address clients should use: the bound one, with a wildcard replaced by loopback.
+fn public_addr(listener: &TcpListener, bind: IpAddr, port: u16) -> SocketAddr {
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    let ip = match bind {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, port)
+}
+
+async fn run_core(mut sim: Sim, mut inputs: mpsc::Receiver<CoreInput>, mut stopped: watch::Receiver<bool>) {
+    let mut outboxes: HashMap<ConnId, mpsc::Sender<Outgoing>> = HashMap::new();
+    loop {
+        let deadline = sim.poll_timeout();
+        tokio::select! {
+            _ = stopped.changed() => break,
+            input = inputs.recv() => {
+                let Some(input) = input else { break };
+                let now = std::time::Instant::now();
+                match input {
+                    CoreInput::Open { outbox, reply } => {
+                        let conn = sim.handle_open();
+                        outboxes.insert(conn, outbox);
+                        if reply.send(conn).is_err() {
+                            outboxes.remove(&conn);
+                            sim.handle_closed(conn);
+                        }
+                    }
+                    CoreInput::Text { conn, text } => sim.handle_text(conn, &text, now),
+                    CoreInput::Closed { conn } => {
+                        outboxes.remove(&conn);
+                        sim.handle_closed(conn);
+                    }
+                    CoreInput::Control { command, reply } => {
+                        let _ = reply.send(sim.handle_control(command, now));
+                    }
+                }
+            }
+            () = sleep_until(deadline) => sim.handle_timeout(std::time::Instant::now()),
+        }
+        while let Some(output) = sim.poll_output() {
+            let (conn, message) = match output {
+                Output::Send { conn, text } => (conn, Outgoing::Text(text)),
+                Output::Close { conn } => (conn, Outgoing::Close),
+            };
+            let Some(outbox) = outboxes.get(&conn) else {
+                continue;
+            };
+            if outbox.try_send(message).is_err() {
+                tracing::warn!(conn = conn.0, "client too slow or gone, dropping it");
+                outboxes.remove(&conn);
+            }
+        }
+    }
+    tracing::debug!("simulator core stopped");
+}
+
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn accept_oktell(listener: TcpListener, core: mpsc::Sender<CoreInput>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let span = tracing::debug_span!("oktell_client", %peer);
+                    tokio::spawn(run_connection(stream, core.clone()).instrument(span));
+                }
+                Err(error) => tracing::warn!(%error, "accept failed"),
+            },
+        }
+    }
+}
+
+/// Selects the `json` sub-protocol that oktell.js requests; browsers abort without it.
+#[allow(clippy::result_large_err)]
+fn select_json(request: &WsRequest, mut response: WsResponse) -> Result<WsResponse, ErrorResponse> {
+    let offers_json = request
+        .headers()
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("json"));
+    if offers_json {
+        response
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static("json"));
+    }
+    Ok(response)
+}
+
+async fn run_connection(stream: TcpStream, core: mpsc::Sender<CoreInput>) {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(CLIENT_MESSAGE_LIMIT))
+        .max_frame_size(Some(CLIENT_MESSAGE_LIMIT));
+    let accepted = tokio_tungstenite::accept_hdr_async_with_config(stream, select_json, Some(config));
+    let ws = match accepted.await {
+        Ok(ws) => ws,
+        Err(error) => {
+            tracing::debug!(%error, "websocket handshake failed");
+            return;
+        }
+    };
+    let (outbox, mut outgoing) = mpsc::channel(CONNECTION_BACKLOG);
+    let (reply, registered) = oneshot::channel();
+    if core.send(CoreInput::Open { outbox, reply }).await.is_err() {
+        return;
+    }
+    let Ok(conn) = registered.await else {
+        return;
+    };
+    let (mut sink, mut source) = ws.split();
+    loop {
+        tokio::select! {
+            message = source.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let input = CoreInput::Text { conn, text: text.as_str().to_owned() };
+                    if core.send(input).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    tracing::debug!(conn = conn.0, %error, "websocket read failed");
+                    break;
+                }
+            },
+            out = outgoing.recv() => match out {
+                Some(Outgoing::Text(text)) => {
+                    if sink.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outgoing::Close) | None => {
+                    let _ = sink.send(Message::Close(None)).await;
+                    break;
+                }
+            },
+        }
+    }
+    let _ = sink.close().await;
+    let _ = core.send(CoreInput::Closed { conn }).await;
+}
+
+async fn accept_control(listener: TcpListener, core: mpsc::Sender<CoreInput>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let core = core.clone();
+                    tokio::spawn(async move {
+                        let service = service_fn(move |request| control_request(request, core.clone()));
+                        if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                            tracing::debug!(%error, "control connection failed");
+                        }
+                    });
+                }
+                Err(error) => tracing::warn!(%error, "accept failed"),
+            },
+        }
+    }
+}
+
+async fn control_request(
+    request: Request<Incoming>,
+    core: mpsc::Sender<CoreInput>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let body = match Limited::new(request.into_body(), CONTROL_BODY_LIMIT).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(error) => return Ok(respond(400, &json!({ "error": error.to_string() }))),
+    };
+    let answer = match control::route(&method, &path, &body) {
+        Ok(command) => {
+            let (reply, answer) = oneshot::channel();
+            if core.send(CoreInput::Control { command, reply }).await.is_err() {
+                return Ok(respond(503, &json!({ "error": "simulator stopped" })));
+            }
+            match answer.await {
+                Ok(answer) => answer,
+                Err(_) => return Ok(respond(503, &json!({ "error": "simulator stopped" }))),
+            }
+        }
+        Err(error) => Err(error),
+    };
+    Ok(match answer {
+        Ok(value) => respond(200, &value),
+        Err(error) => respond(error.status(), &json!({ "error": error.to_string() })),
+    })
+}
+
+fn respond(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}

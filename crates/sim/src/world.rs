@@ -1,0 +1,506 @@
+//! The simulated world: who works at the call centre, which numbers exist, which break reasons the
+//! operators can pick, who calls in, and how the far ends and the PBX behave over time.
+//!
+//! A world is plain data. It is loaded from a TOML file ([`World::from_file`]) or built in
+//! ([`World::default_world`]); every section and field has a default, so a file only states what
+//! it changes. Identifiers (user ids, number ids, line ids) are derived from positions so that the
+//! same world always yields the same GUIDs.
+//!
+//! The format, with every field and its default (`world.example.toml` in the crate):
+//!
+//! ```toml
+#![doc = include_str!("../world.example.toml")]
+//! ```
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::SimError;
+
+/// The whole simulated world.
+///
+/// There is deliberately no `Default`: an empty world is never what a caller means; use
+/// [`World::default_world`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub timing: Timing,
+    #[serde(default)]
+    pub activity: Activity,
+    #[serde(default)]
+    pub departments: Vec<Department>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub numbers: Vec<PbxNumber>,
+    #[serde(default)]
+    pub break_reasons: Vec<BreakReason>,
+    #[serde(default)]
+    pub subscribers: Vec<Subscriber>,
+}
+
+/// How the simulated Oktell server presents itself on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Replies whose JSON text is longer than this many bytes are sent as multipart; 0 disables it.
+    pub multipart_threshold: usize,
+    /// Answer the handshake `ping` with `websocketredirect` and close, as a server that insists on TLS.
+    pub websocket_redirect: bool,
+    pub version_dated: u32,
+    pub version_build: String,
+    pub webserverport: u16,
+    /// Probability (0..=1) that a connection is dropped right after any frame it sent.
+    pub drop_probability: f64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            multipart_threshold: 16 * 1024,
+            websocket_redirect: false,
+            version_dated: 161_116,
+            version_build: "2.12.3.161116".to_owned(),
+            webserverport: 80,
+            drop_probability: 0.0,
+        }
+    }
+}
+
+/// The world's clock: how long the PBX and the far ends take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timing {
+    /// The operator's desk phone picks up a back ring by itself after this; `None` = it never does.
+    pub operator_pickup_ms: Option<u64>,
+    pub answer_after_ms: u64,
+    pub busy_after_ms: u64,
+    pub no_answer_timeout_ms: u64,
+    pub ring_timeout_ms: u64,
+    pub queue_ring_delay_ms: u64,
+    /// How numbers that the world does not list behave when dialled.
+    pub unknown_number: Pickup,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            operator_pickup_ms: Some(1_500),
+            answer_after_ms: 3_000,
+            busy_after_ms: 1_000,
+            no_answer_timeout_ms: 30_000,
+            ring_timeout_ms: 30_000,
+            queue_ring_delay_ms: 1_000,
+            unknown_number: Pickup::Answers,
+        }
+    }
+}
+
+/// Background life of the world (demo mode). Everything is off unless configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Activity {
+    pub incoming_call_every_ms: Option<u64>,
+    pub presence_change_every_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    pub name: String,
+}
+
+/// Why a login of this user is refused although the password is right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoginRefusal {
+    /// Error 50093: the user is logged in with the Oktell desktop client.
+    DesktopClient,
+    /// Error 50025: licence limit of simultaneous users.
+    LicenceLimit,
+    /// `Service not available`: the Oktell service has not started.
+    ServiceUnavailable,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub login: String,
+    pub password: String,
+    pub name: String,
+    pub number: String,
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub call_center: bool,
+    #[serde(default)]
+    pub supervisor: bool,
+    #[serde(default = "ready_state")]
+    pub initial_state: u8,
+    #[serde(default)]
+    pub refuse_login: Option<LoginRefusal>,
+}
+
+impl std::fmt::Debug for User {
+    /// Even simulated passwords stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("login", &self.login)
+            .field("name", &self.name)
+            .field("number", &self.number)
+            .field("department", &self.department)
+            .field("call_center", &self.call_center)
+            .field("supervisor", &self.supervisor)
+            .field("initial_state", &self.initial_state)
+            .field("refuse_login", &self.refuse_login)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ready_state() -> u8 {
+    1
+}
+
+/// A service number (IVR, queue): calls to it go to a free call-centre operator of its
+/// department, or queue at the one with the shortest queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PbxNumber {
+    pub number: String,
+    pub caption: String,
+    #[serde(default)]
+    pub department: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakReason {
+    pub id: u32,
+    pub name: String,
+}
+
+/// How a far end behaves when the PBX dials it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pickup {
+    #[default]
+    Answers,
+    Busy,
+    NoAnswer,
+    /// Rings until the control API makes it answer, report busy or hang up.
+    Manual,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscriber {
+    pub number: String,
+    pub name: String,
+    #[serde(default)]
+    pub pickup: Pickup,
+}
+
+impl World {
+    /// Reads and checks a TOML world file.
+    pub fn from_file(path: &Path) -> Result<World, SimError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::WorldFileUnreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        let world = World::from_toml(&text).map_err(|error| match error {
+            SimError::Config(message) => SimError::WorldFileMalformed {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })?;
+        Ok(world)
+    }
+
+    /// Parses and checks a world from TOML text.
+    pub fn from_toml(text: &str) -> Result<World, SimError> {
+        let world: World = toml::from_str(text).map_err(|e| SimError::Config(e.to_string()))?;
+        world.validate()?;
+        Ok(world)
+    }
+
+    /// Checks the cross-references that serde cannot: unique logins and numbers, known departments.
+    pub fn validate(&self) -> Result<(), SimError> {
+        let mut logins = HashSet::new();
+        let mut numbers = HashSet::new();
+        let departments: HashSet<&str> = self.departments.iter().map(|d| d.name.as_str()).collect();
+        for user in &self.users {
+            if !logins.insert(user.login.to_lowercase()) {
+                return Err(SimError::Config(format!("login {} appears twice", user.login)));
+            }
+            if !numbers.insert(user.number.as_str()) {
+                return Err(SimError::Config(format!("number {} appears twice", user.number)));
+            }
+            if !matches!(user.initial_state, 0..=3 | 5..=7) {
+                return Err(SimError::Config(format!(
+                    "user {} has unknown initial_state {}",
+                    user.login, user.initial_state
+                )));
+            }
+        }
+        for number in &self.numbers {
+            if !numbers.insert(number.number.as_str()) {
+                return Err(SimError::Config(format!("number {} appears twice", number.number)));
+            }
+        }
+        let departments_used = self
+            .users
+            .iter()
+            .filter_map(|u| u.department.as_deref())
+            .chain(self.numbers.iter().filter_map(|n| n.department.as_deref()));
+        for department in departments_used {
+            if !departments.contains(department) {
+                return Err(SimError::Config(format!("unknown department {department}")));
+            }
+        }
+        let mut reasons = HashSet::new();
+        for reason in &self.break_reasons {
+            if !reasons.insert(reason.id) {
+                return Err(SimError::Config(format!("break reason {} appears twice", reason.id)));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.server.drop_probability) {
+            return Err(SimError::Config("drop_probability must be within 0..=1".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The built-in world: three departments, two operators (`op1`/`op2`, password `demo`, numbers
+    /// 101 and 102), more colleagues for the directory, one supervisor, five break reasons and
+    /// thirty external subscribers. Background activity is off so that tests stay deterministic;
+    /// [`World::demo`] turns it on.
+    pub fn default_world() -> World {
+        let departments = ["Продажи", "Поддержка", "Бухгалтерия"]
+            .into_iter()
+            .map(|name| Department { name: name.to_owned() })
+            .collect();
+        let user = |login: &str, name: &str, number: &str, department: &str, call_center: bool| User {
+            login: login.to_owned(),
+            password: "demo".to_owned(),
+            name: name.to_owned(),
+            number: number.to_owned(),
+            department: Some(department.to_owned()),
+            call_center,
+            supervisor: false,
+            initial_state: 1,
+            refuse_login: None,
+        };
+        let mut users = vec![
+            user("op1", "Анна Смирнова", "101", "Продажи", true),
+            user("op2", "Иван Петров", "102", "Продажи", true),
+            user("op3", "Мария Кузнецова", "103", "Поддержка", true),
+            user("op4", "Дмитрий Соколов", "104", "Поддержка", true),
+            user("acc1", "Ольга Лебедева", "201", "Бухгалтерия", false),
+        ];
+        users[3].initial_state = 3;
+        users.push(User {
+            supervisor: true,
+            ..user("sup1", "Сергей Волков", "100", "Продажи", false)
+        });
+        let numbers = vec![
+            PbxNumber {
+                number: "500".to_owned(),
+                caption: "Главное меню (IVR)".to_owned(),
+                department: None,
+            },
+            PbxNumber {
+                number: "600".to_owned(),
+                caption: "Очередь продаж".to_owned(),
+                department: Some("Продажи".to_owned()),
+            },
+        ];
+        let break_reasons = ["Обед", "Перерыв", "Совещание", "Обучение", "Личное время"]
+            .into_iter()
+            .zip(1..)
+            .map(|(name, id)| BreakReason {
+                id,
+                name: name.to_owned(),
+            })
+            .collect();
+        World {
+            server: ServerSettings::default(),
+            timing: Timing::default(),
+            activity: Activity::default(),
+            departments,
+            users,
+            numbers,
+            break_reasons,
+            subscribers: default_subscribers(),
+        }
+    }
+
+    /// The default world with background life: callers ring in and colleagues change state.
+    pub fn demo() -> World {
+        World {
+            activity: Activity {
+                incoming_call_every_ms: Some(45_000),
+                presence_change_every_ms: Some(12_000),
+            },
+            ..World::default_world()
+        }
+    }
+}
+
+/// Thirty callers as a Russian PBX shows them: `8` + ten digits for landlines and mobiles, some
+/// already in `+7` form as they arrive from SIP trunks.
+fn default_subscribers() -> Vec<Subscriber> {
+    const PEOPLE: [(&str, &str); 30] = [
+        ("84951234567", "Алексей Иванов"),
+        ("89161234567", "Елена Васильева"),
+        ("+79031112233", "Николай Морозов"),
+        ("84957654321", "ООО «Ромашка»"),
+        ("89257778899", "Татьяна Новикова"),
+        ("+74991234500", "Павел Фёдоров"),
+        ("88123456789", "Светлана Павлова"),
+        ("89031234455", "Андрей Семёнов"),
+        ("+79265554433", "Юлия Голубева"),
+        ("84959876543", "АО «Вектор»"),
+        ("89104445566", "Виктор Егоров"),
+        ("89855553322", "Наталья Козлова"),
+        ("+78432223344", "Роман Степанов"),
+        ("83432101010", "Ирина Николаева"),
+        ("89212345678", "Михаил Орлов"),
+        ("89001112233", "Ксения Андреева"),
+        ("+79052223344", "Григорий Макаров"),
+        ("84012345678", "Людмила Захарова"),
+        ("89623334455", "Константин Зайцев"),
+        ("89686667788", "Вера Борисова"),
+        ("+73832112233", "ИП Яковлев"),
+        ("89139998877", "Анастасия Григорьева"),
+        ("88002000600", "Горячая линия банка"),
+        ("89507776655", "Олег Романов"),
+        ("89811231234", "Дарья Воробьёва"),
+        ("+79175556677", "Евгений Сергеев"),
+        ("84732334455", "Полина Кузьмина"),
+        ("89998887766", "Артём Фролов"),
+        ("89263332211", "Лариса Александрова"),
+        ("84242112233", "Станислав Дмитриев"),
+    ];
+    PEOPLE
+        .iter()
+        .enumerate()
+        .map(|(index, (number, name))| Subscriber {
+            number: (*number).to_owned(),
+            name: (*name).to_owned(),
+            pickup: match index {
+                7 => Pickup::Busy,
+                13 => Pickup::NoAnswer,
+                _ => Pickup::Answers,
+            },
+        })
+        .collect()
+}
+
+/// A deterministic GUID for the `index`-th entity of a kind (`kind` is one hex digit that keeps
+/// users, numbers, lines and departments apart).
+pub(crate) fn derived_guid(kind: char, index: usize) -> String {
+    format!("a1b2c3d4-000{kind}-4000-8000-{:012}", index + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_world_has_what_the_demo_and_tests_rely_on() {
+        let world = World::default_world();
+        world.validate().unwrap();
+        let op1 = world.users.iter().find(|u| u.login == "op1").unwrap();
+        let op2 = world.users.iter().find(|u| u.login == "op2").unwrap();
+        assert_eq!((op1.number.as_str(), op1.password.as_str()), ("101", "demo"));
+        assert_eq!((op2.number.as_str(), op2.password.as_str()), ("102", "demo"));
+        assert!(world.users.iter().any(|u| u.supervisor));
+        assert_eq!(world.departments.len(), 3);
+        assert_eq!(world.break_reasons.len(), 5);
+        assert_eq!(world.subscribers.len(), 30);
+        assert_eq!(world.activity, Activity::default());
+    }
+
+    #[test]
+    fn example_world_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("world.example.toml");
+        let world = World::from_file(&path).unwrap();
+        assert_eq!(world.users.len(), 4);
+        assert_eq!(world.users[2].refuse_login, Some(LoginRefusal::DesktopClient));
+        assert_eq!(world.subscribers[1].pickup, Pickup::Busy);
+        assert_eq!(world.activity.incoming_call_every_ms, Some(45_000));
+    }
+
+    #[test]
+    fn world_round_trips_through_toml() {
+        let world = World::demo();
+        let text = toml::to_string(&world).unwrap();
+        assert_eq!(World::from_toml(&text).unwrap(), world);
+    }
+
+    #[test]
+    fn small_world_file_fills_in_defaults() {
+        let world = World::from_toml(
+            r#"
+            [server]
+            multipart_threshold = 100
+            [[users]]
+            login = "a"
+            password = "x"
+            name = "A"
+            number = "1"
+            [[subscribers]]
+            number = "89161234567"
+            name = "B"
+            pickup = "manual"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(world.server.multipart_threshold, 100);
+        assert_eq!(world.server.version_dated, 161_116);
+        assert_eq!(world.users[0].initial_state, 1);
+        assert_eq!(world.subscribers[0].pickup, Pickup::Manual);
+    }
+
+    #[test]
+    fn debug_output_hides_passwords() {
+        let text = format!("{:?}", World::default_world());
+        assert!(text.contains("op1"));
+        assert!(!text.contains("demo"), "{text}");
+    }
+
+    #[test]
+    fn duplicate_login_is_a_config_error() {
+        let mut world = World::default_world();
+        let mut twin = world.users[0].clone();
+        twin.number = "999".to_owned();
+        world.users.push(twin);
+        assert!(matches!(world.validate(), Err(SimError::Config(_))));
+    }
+
+    #[test]
+    fn unknown_department_is_a_config_error() {
+        let mut world = World::default_world();
+        world.users[0].department = Some("Нет такого".to_owned());
+        assert!(matches!(world.validate(), Err(SimError::Config(_))));
+    }
+
+    #[test]
+    fn malformed_file_names_the_path() {
+        let dir = std::env::temp_dir().join(format!("sim-world-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("broken.toml");
+        std::fs::write(&path, "[[users]]\nlogin = 5\n").unwrap();
+        let error = World::from_file(&path).unwrap_err();
+        assert!(matches!(error, SimError::WorldFileMalformed { .. }), "{error}");
+        assert!(matches!(
+            World::from_file(&dir.join("missing.toml")),
+            Err(SimError::WorldFileUnreadable { .. })
+        ));
+    }
+}

@@ -1,0 +1,566 @@
+//! The user agent: the single entry point over registration, transactions, dialogs and calls.
+//!
+//! One way in (`handle_datagram`, `handle_timeout`, commands), one way out (`poll_transmit`,
+//! `poll_event`, `poll_timeout`), as in str0m and quinn. Every request goes to the configured
+//! outbound proxy (the PBX); every response goes back to where its request came from
+//! (symmetric signalling, RFC 3581). After each input, drain `poll_transmit` and `poll_event`,
+//! then sleep until `poll_timeout`.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    fmt,
+    net::SocketAddr,
+    time::Instant,
+};
+
+use rand::{RngCore, SeedableRng, rngs::StdRng};
+
+use crate::{
+    digest::{Authenticator, Credentials},
+    invite::{Call, CallHandle, EndReason},
+    msg::{self, Limits, Message, Method, NameAddr, Request, Response, SentBy, StatusCode, Uri, Via},
+    register::{RegisterConfig, RegisterEvent, Registration},
+    sdp::{MediaConfig, Negotiated},
+    transaction::{
+        ClientEvent, ClientTransaction, Reliability, ServerEvent, ServerTransaction, TimerConfig, TransactionKey,
+        new_branch,
+    },
+};
+
+/// Methods we answer; sent in Allow.
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+
+/// One account on one PBX.
+#[derive(Clone)]
+pub struct UaConfig {
+    /// Our bound UDP address (Via sent-by and Contact).
+    pub local: SocketAddr,
+    /// Where every request is sent: the PBX or an outbound proxy.
+    pub proxy: SocketAddr,
+    /// SIP domain of the account (`pbx.example.com`).
+    pub domain: String,
+    pub user: String,
+    pub display_name: Option<String>,
+    pub password: String,
+    pub register_expires: u32,
+    pub media: MediaConfig,
+    pub timers: TimerConfig,
+    pub limits: Limits,
+    pub user_agent: String,
+    /// Seeds every random choice (tags, branches, Call-IDs, cnonces, jitter).
+    pub seed: u64,
+}
+
+impl fmt::Debug for UaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UaConfig")
+            .field("local", &self.local)
+            .field("proxy", &self.proxy)
+            .field("domain", &self.domain)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes for the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub destination: SocketAddr,
+    pub bytes: Vec<u8>,
+}
+
+/// What the application learns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UaEvent {
+    Registration(RegisterEvent),
+    /// A new call waits for `answer` or `reject`; we already sent 180 Ringing.
+    IncomingCall {
+        call: CallHandle,
+        from: NameAddr,
+        asserted_identity: Option<NameAddr>,
+    },
+    /// Our outgoing call got a provisional response (180/183), with early media if the
+    /// response carried the SDP answer.
+    Progress {
+        call: CallHandle,
+        status: u16,
+        early_media: Option<Negotiated>,
+    },
+    /// Both sides agreed; media flows as negotiated.
+    Established {
+        call: CallHandle,
+        media: Negotiated,
+    },
+    /// A re-INVITE (ours or the peer's) changed the session: hold, resume, new codec or address.
+    MediaUpdated {
+        call: CallHandle,
+        media: Negotiated,
+    },
+    /// Our hold/resume re-INVITE was refused; the previous session stays in effect.
+    ModifyFailed {
+        call: CallHandle,
+        status: u16,
+    },
+    /// The call ended; it is forgotten.
+    Ended {
+        call: CallHandle,
+        reason: EndReason,
+    },
+}
+
+/// A command that does not fit the call's state (the application's mistake).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UaError {
+    #[error("no such call")]
+    UnknownCall,
+    #[error("cannot {action} a call in this state")]
+    InvalidState { action: &'static str },
+    #[error("target is not a SIP URI")]
+    InvalidTarget,
+    #[error("configuration: {0}")]
+    Config(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Invite,
+    ReInvite,
+    Cancel,
+    Bye,
+    /// A BYE re-sent with credentials after a challenge; never retried again.
+    AuthenticatedBye,
+}
+
+#[derive(Debug)]
+pub(crate) struct ClientEntry {
+    pub(crate) tx: ClientTransaction,
+    pub(crate) call: CallHandle,
+    pub(crate) purpose: Purpose,
+}
+
+#[derive(Debug)]
+pub(crate) struct ServerEntry {
+    pub(crate) tx: ServerTransaction,
+    pub(crate) source: SocketAddr,
+}
+
+/// The SIP user agent for one account.
+#[derive(Debug)]
+pub struct UserAgent {
+    pub(crate) config: UaConfig,
+    pub(crate) rng: StdRng,
+    pub(crate) auth: Authenticator,
+    registration: Registration,
+    pub(crate) clients: HashMap<TransactionKey, ClientEntry>,
+    pub(crate) servers: HashMap<TransactionKey, ServerEntry>,
+    pub(crate) calls: BTreeMap<CallHandle, Call>,
+    next_call: u64,
+    transmits: VecDeque<Transmit>,
+    pub(crate) events: VecDeque<UaEvent>,
+}
+
+impl UserAgent {
+    /// Fails only when the account settings cannot form SIP URIs.
+    pub fn new(config: UaConfig) -> Result<Self, UaError> {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let credentials = Credentials {
+            username: config.user.clone(),
+            password: config.password.clone(),
+        };
+        let mut register = RegisterConfig::new(
+            sip_uri(None, &config.domain)?,
+            sip_uri(Some(&config.user), &config.domain)?,
+            sip_uri(Some(&config.user), &config.local.to_string())?,
+            sent_by(config.local),
+        );
+        register.expires = config.register_expires;
+        register.timers = config.timers;
+        register.user_agent = Some(config.user_agent.clone());
+        let registration = Registration::new(register, credentials.clone(), rng.next_u64());
+        let auth = Authenticator::new(credentials, rng.next_u64());
+        Ok(Self {
+            config,
+            rng,
+            auth,
+            registration,
+            clients: HashMap::new(),
+            servers: HashMap::new(),
+            calls: BTreeMap::new(),
+            next_call: 1,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    // ---- commands ----
+
+    pub fn register(&mut self, now: Instant) {
+        self.registration.register(now);
+        self.drain_registration();
+    }
+
+    /// Removes our binding; call before shutting down and wait for `Unregistered`.
+    pub fn unregister(&mut self, now: Instant) {
+        self.registration.unregister(now);
+        self.drain_registration();
+    }
+
+    // ---- input ----
+
+    /// One datagram from `from`. Malformed requests get their 400 (RFC 3261 §8.2); malformed
+    /// or stray responses are dropped.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        if bytes.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            return;
+        }
+        match msg::parse(bytes, &self.config.limits) {
+            Ok(Message::Request(request)) => self.on_request(now, from, request),
+            Ok(Message::Response(response)) => self.on_response(now, response),
+            Err(error) => {
+                tracing::debug!(%error, %from, "malformed SIP message");
+                let tag = self.new_tag();
+                if let Some(response) = error.response(&tag) {
+                    self.transmit(from, response.to_bytes());
+                }
+            }
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.registration.handle_timeout(now);
+        self.drain_registration();
+        let keys: Vec<TransactionKey> = self.clients.keys().cloned().collect();
+        for key in keys {
+            if let Some(entry) = self.clients.get_mut(&key) {
+                entry.tx.handle_timeout(now);
+            }
+            self.drain_client(now, &key);
+        }
+        let keys: Vec<TransactionKey> = self.servers.keys().cloned().collect();
+        for key in keys {
+            if let Some(entry) = self.servers.get_mut(&key) {
+                entry.tx.handle_timeout(now);
+            }
+            self.drain_server(now, &key);
+        }
+        let due: Vec<CallHandle> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.timeout().is_some_and(|at| at <= now))
+            .map(|(h, _)| *h)
+            .collect();
+        for handle in due {
+            self.on_call_timer(now, handle);
+        }
+    }
+
+    // ---- output ----
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<UaEvent> {
+        self.events.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let clients = self.clients.values().filter_map(|e| e.tx.poll_timeout());
+        let servers = self.servers.values().filter_map(|e| e.tx.poll_timeout());
+        let calls = self.calls.values().filter_map(Call::timeout);
+        clients
+            .chain(servers)
+            .chain(calls)
+            .chain(self.registration.poll_timeout())
+            .min()
+    }
+
+    // ---- routing ----
+
+    fn on_response(&mut self, now: Instant, response: Response) {
+        if self.registration.handle_response(now, response.clone()) {
+            self.drain_registration();
+            return;
+        }
+        let Ok(key) = TransactionKey::for_response(&response) else {
+            return;
+        };
+        match self.clients.get_mut(&key) {
+            Some(entry) => {
+                entry.tx.handle_response(now, response);
+                self.drain_client(now, &key);
+            }
+            None => tracing::debug!(status = response.status.code(), "stray response dropped"),
+        }
+    }
+
+    fn on_request(&mut self, now: Instant, source: SocketAddr, mut request: Request) {
+        if let Ok(mut via) = request.headers.top_via() {
+            via.stamp_source(source);
+            let _ = request.headers.replace_top_via(&via);
+        }
+        let Ok(key) = TransactionKey::for_request(&request) else {
+            return;
+        };
+        if let Some(entry) = self.servers.get_mut(&key) {
+            entry.tx.handle_request(now, request);
+            self.drain_server(now, &key);
+            return;
+        }
+        if request.method == Method::Ack {
+            self.on_ack(now, request);
+            return;
+        }
+        let tx = match ServerTransaction::new(now, request.clone(), Reliability::Unreliable, self.config.timers) {
+            Ok(tx) => tx,
+            Err(error) => {
+                tracing::debug!(%error, "request cannot start a server transaction");
+                return;
+            }
+        };
+        self.servers.insert(key.clone(), ServerEntry { tx, source });
+        self.drain_server(now, &key);
+        if let Some(reply) = precheck(&request) {
+            self.respond(now, &key, reply);
+            return;
+        }
+        match request.method {
+            Method::Invite => self.on_invite(now, key, source, request),
+            Method::Cancel => self.on_cancel(now, key, &request),
+            Method::Bye => self.on_bye(now, key, &request),
+            Method::Options => {
+                let reply = Reply::new(200, "OK")
+                    .header("Allow", ALLOW)
+                    .header("Accept", "application/sdp");
+                self.respond(now, &key, reply);
+            }
+            _ => {
+                self.respond(now, &key, Reply::new(405, "Method Not Allowed").header("Allow", ALLOW));
+            }
+        }
+    }
+
+    /// Answers the request of a server transaction; returns the bytes sent.
+    pub(crate) fn respond(&mut self, now: Instant, key: &TransactionKey, reply: Reply<'_>) -> Option<Vec<u8>> {
+        let fresh_tag = self.new_tag();
+        let entry = self.servers.get_mut(key)?;
+        let status = StatusCode::new(reply.status)?;
+        let to_tag = reply.to_tag.unwrap_or(&fresh_tag);
+        let mut response = Response::to_request(entry.tx.request(), status, reply.reason, to_tag);
+        for (name, value) in reply.headers {
+            response.headers.push(name, value);
+        }
+        if let Some(sdp) = reply.sdp {
+            response.headers.push("Content-Type", "application/sdp");
+            response.body = sdp.as_bytes().to_vec();
+        }
+        let bytes = response.to_bytes();
+        if let Err(error) = entry.tx.respond(now, response) {
+            tracing::warn!(%error, "response not sent");
+            return None;
+        }
+        self.drain_server(now, key);
+        Some(bytes)
+    }
+
+    // ---- draining ----
+
+    fn drain_registration(&mut self) {
+        while let Some(bytes) = self.registration.poll_transmit() {
+            self.transmit(self.config.proxy, bytes);
+        }
+        while let Some(event) = self.registration.poll_event() {
+            self.events.push_back(UaEvent::Registration(event));
+        }
+    }
+
+    pub(crate) fn drain_client(&mut self, now: Instant, key: &TransactionKey) {
+        let Some(entry) = self.clients.get_mut(key) else {
+            return;
+        };
+        let bytes: Vec<Vec<u8>> = std::iter::from_fn(|| entry.tx.poll_transmit()).collect();
+        let events: Vec<ClientEvent> = std::iter::from_fn(|| entry.tx.poll_event()).collect();
+        let (call, purpose) = (entry.call, entry.purpose);
+        let request = (!events.is_empty()).then(|| entry.tx.request().clone());
+        if entry.tx.is_terminated() {
+            self.clients.remove(key);
+        }
+        for b in bytes {
+            self.transmit(self.config.proxy, b);
+        }
+        if let Some(request) = request {
+            for event in events {
+                self.on_client_event(now, call, purpose, &request, event);
+            }
+        }
+    }
+
+    pub(crate) fn drain_server(&mut self, now: Instant, key: &TransactionKey) {
+        let Some(entry) = self.servers.get_mut(key) else {
+            return;
+        };
+        let bytes: Vec<Vec<u8>> = std::iter::from_fn(|| entry.tx.poll_transmit()).collect();
+        let events: Vec<ServerEvent> = std::iter::from_fn(|| entry.tx.poll_event()).collect();
+        let source = entry.source;
+        if entry.tx.is_terminated() {
+            self.servers.remove(key);
+        }
+        for b in bytes {
+            self.transmit(source, b);
+        }
+        for event in events {
+            match event {
+                ServerEvent::Timeout | ServerEvent::TransportError => {
+                    tracing::debug!(?event, "server transaction ended without ACK")
+                }
+                // A 2xx ACK reusing the INVITE's transaction identity (RFC 2543 peers
+                // without a branch cookie): hand it to the dialog like any other.
+                ServerEvent::Ack(ack) => self.on_ack(now, ack),
+                // The initial request is dispatched by `on_request`.
+                ServerEvent::Request(_) => {}
+            }
+        }
+    }
+
+    pub(crate) fn transmit(&mut self, destination: SocketAddr, bytes: Vec<u8>) {
+        self.transmits.push_back(Transmit { destination, bytes });
+    }
+
+    /// Starts a client transaction for a call's request and sends it.
+    pub(crate) fn start_client(&mut self, now: Instant, call: CallHandle, purpose: Purpose, request: Request) {
+        match ClientTransaction::new(now, request, Reliability::Unreliable, self.config.timers) {
+            Ok(tx) => {
+                let key = tx.key().clone();
+                self.clients.insert(key.clone(), ClientEntry { tx, call, purpose });
+                self.drain_client(now, &key);
+            }
+            Err(error) => tracing::error!(%error, "could not start a client transaction"),
+        }
+    }
+
+    // ---- shared helpers ----
+
+    pub(crate) fn new_tag(&mut self) -> String {
+        format!("{:016x}", self.rng.next_u64())
+    }
+
+    pub(crate) fn new_call_handle(&mut self) -> CallHandle {
+        let handle = CallHandle(self.next_call);
+        self.next_call += 1;
+        handle
+    }
+
+    pub(crate) fn via(&mut self) -> Via {
+        let branch = new_branch(&mut self.rng);
+        let mut via = Via::new("UDP", sent_by(self.config.local), &branch);
+        via.params.set("rport", None);
+        via
+    }
+
+    /// Our Contact (validated in `new`, so the URI always forms).
+    pub(crate) fn contact(&self) -> String {
+        self.registration.contact().to_string()
+    }
+
+    pub(crate) fn local_identity(&self) -> NameAddr {
+        let mut from = NameAddr::new(self.registration.aor().clone());
+        from.display.clone_from(&self.config.display_name);
+        from
+    }
+
+    pub(crate) fn end(&mut self, call: CallHandle, reason: EndReason) {
+        if self.calls.remove(&call).is_some() {
+            tracing::info!(?call, ?reason, "call ended");
+            self.events.push_back(UaEvent::Ended { call, reason });
+        }
+    }
+}
+
+/// Checks every new request must pass before its method is considered (RFC 3261 §8.2.2,
+/// §8.2.3): scheme, extensions, body type, acceptable response types.
+fn precheck(request: &Request) -> Option<Reply<'static>> {
+    if !request.uri.is_sip() {
+        return Some(Reply::new(416, "Unsupported URI Scheme"));
+    }
+    if !matches!(request.method, Method::Ack | Method::Cancel) {
+        // We implement no option tags: every required one is unsupported.
+        let required: Vec<&str> = request
+            .headers
+            .get_all("Require")
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !required.is_empty() {
+            return Some(Reply::new(420, "Bad Extension").header("Unsupported", required.join(", ")));
+        }
+    }
+    if request.method == Method::Invite {
+        if let Some(kind) = request.headers.get("Content-Type")
+            && !request.body.is_empty()
+            && !media_type(kind).eq_ignore_ascii_case("application/sdp")
+        {
+            return Some(Reply::new(415, "Unsupported Media Type").header("Accept", "application/sdp"));
+        }
+        if let Some(accept) = request.headers.get("Accept")
+            && !accept.split(',').map(media_type).any(|t| {
+                t.eq_ignore_ascii_case("application/sdp") || t == "*/*" || t.eq_ignore_ascii_case("application/*")
+            })
+        {
+            return Some(Reply::new(406, "Not Acceptable").header("Accept", "application/sdp"));
+        }
+    }
+    None
+}
+
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or_default().trim()
+}
+
+pub(crate) fn sent_by(addr: SocketAddr) -> SentBy {
+    let host = match addr {
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+    };
+    SentBy {
+        host,
+        port: Some(addr.port()),
+    }
+}
+
+pub(crate) fn sip_uri(user: Option<&str>, host: &str) -> Result<Uri, UaError> {
+    let text = match user {
+        Some(user) => format!("sip:{user}@{host}"),
+        None => format!("sip:{host}"),
+    };
+    Uri::parse(&text).map_err(|_| UaError::Config("user or domain is not valid in a SIP URI"))
+}
+
+/// A response the UA is about to send on a server transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply<'a> {
+    pub(crate) status: u16,
+    pub(crate) reason: &'a str,
+    /// The dialog's tag; a fresh one when `None`.
+    pub(crate) to_tag: Option<&'a str>,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) sdp: Option<&'a str>,
+}
+
+impl<'a> Reply<'a> {
+    pub(crate) fn new(status: u16, reason: &'a str) -> Self {
+        Self {
+            status,
+            reason,
+            to_tag: None,
+            headers: Vec::new(),
+            sdp: None,
+        }
+    }
+
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}

@@ -1,0 +1,60 @@
+//! Oktell Panel's desktop shell and command line.
+//!
+//! This crate is deliberately thin: it parses the command line, starts logging, and wires the Tauri windows, tray
+//! and commands to the I/O layer in `crates/runtime`, which drives the protocol cores in `crates/*`. Anything that
+//! is worth a unit test lives in those crates.
+
+mod app;
+mod cli;
+mod commands;
+mod startup;
+mod tray;
+mod view;
+mod windows;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::startup::Startup;
+
+/// Runs the program as the command line asks and returns its exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Check) => startup::check(cli.config.as_deref()),
+        None => run_desktop(&cli),
+    }
+}
+
+fn run_desktop(cli: &Cli) -> ExitCode {
+    let startup = match Startup::prepare(cli) {
+        Ok(startup) => startup,
+        Err(message) => {
+            eprintln!("oktell-panel: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log = match runtime::logging::init(startup.log_dir.as_deref()) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("oktell-panel: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        demo = startup.demo,
+        config = %startup.config_file.display(),
+        "starting"
+    );
+    match app::run(startup) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(%err, "the desktop shell failed");
+            eprintln!("oktell-panel: the window could not be opened: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
