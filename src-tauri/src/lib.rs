@@ -8,6 +8,7 @@ mod app;
 mod cli;
 mod commands;
 mod startup;
+mod tools;
 mod tray;
 mod view;
 mod windows;
@@ -22,9 +23,27 @@ use crate::startup::Startup;
 /// Runs the program as the command line asks and returns its exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Check) => startup::check(cli.config.as_deref()),
+    match &cli.command {
+        Some(command) => run_tool(command, &cli),
         None => run_desktop(&cli),
+    }
+}
+
+/// The headless subcommands log to stderr only: they are run from a terminal or a test.
+fn run_tool(command: &Command, cli: &Cli) -> ExitCode {
+    let _log = match runtime::logging::init(None) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("oktell-panel: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = cli.config.as_deref();
+    match command {
+        Command::Check => startup::check(config),
+        Command::Sim(args) => tools::sim::run(args),
+        Command::Creatio(command) => tools::creatio::run(command, config),
+        Command::Secret(command) => tools::secret::run(command, config),
     }
 }
 

@@ -41,7 +41,7 @@ impl Startup {
 }
 
 /// An explicit `--config` must exist; the default file may be absent (that is the demo world).
-fn load(explicit: Option<&Path>, paths: Option<&AppPaths>) -> Result<(PathBuf, Config), String> {
+pub fn load(explicit: Option<&Path>, paths: Option<&AppPaths>) -> Result<(PathBuf, Config), String> {
     match (explicit, paths) {
         (Some(file), _) => Config::load(file)
             .map(|config| (file.to_path_buf(), config))

@@ -111,6 +111,8 @@ pub struct CreatioConfig {
     /// When the contact card opens.
     #[serde(default)]
     pub open_card: OpenCard,
+    /// A PEM file with an extra certificate authority, for a Creatio behind a private CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Audio devices by name; `None` is the system default.

@@ -5,6 +5,7 @@
 //! tools both stand on it, so everything here is usable without a window.
 
 pub mod config;
+pub mod creatio;
 pub mod logging;
 pub mod oktell_link;
 pub mod paths;
