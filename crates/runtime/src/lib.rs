@@ -4,6 +4,7 @@
 //! they meet files, the OS keyring, the clock and sockets. The desktop shell (`src-tauri/`) and the command-line
 //! tools both stand on it, so everything here is usable without a window.
 
+pub mod audio;
 pub mod config;
 pub mod creatio;
 pub mod logging;

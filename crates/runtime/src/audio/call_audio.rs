@@ -1,0 +1,269 @@
+//! One call's audio pump: device rings on one side, the [`MediaStream`] on the other.
+//!
+//! ```text
+//!  capture ring ──► 20 ms at device rate ──► meter ──► resample ──► send_frame(now)
+//!  (as many whole frames as the microphone delivered: the capture clock paces sending;
+//!   after FREEWHEEL_AFTER without any, silence on the caller's clock keeps RTP flowing)
+//!
+//!  while the playback ring holds less than PLAYOUT_AHEAD:
+//!      play_frame(now) ──► resample (trimmed by the jitter buffer's playout rate) ──► ring
+//!  (the sound card's consumption, not a timer, decides how many frames are pulled)
+//!
+//!  speaker took nothing for FREEWHEEL_AFTER (starting, stalled, being replaced):
+//!      play_frame(now) per elapsed 20 ms, discarded: the jitter buffer keeps pace
+//! ```
+//!
+//! The sound card and the far end's RTP clock never run at exactly the same speed. Because
+//! frames are pulled only when the device has consumed audio, the jitter buffer sees the
+//! device's clock; the drift it measures comes back as `playout_rate` and is applied as a tiny
+//! resampling ratio change rather than as dropped or repeated frames.
+//!
+//! The owner (the media task) calls [`CallAudio::pump`] every few milliseconds with the
+//! stream it owns, then drains the stream's transmits; [`CallAudio::follow_devices`] every
+//! second or two. Nothing here blocks, sleeps or reads the clock.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use media::resample::Resampler;
+use media::stream::MediaStream;
+
+use super::devices::{DeviceEvent, DevicePreferences, Role, Routed};
+use super::meter::{Level, LevelCell};
+use super::{AudioBackend, AudioError, Capture, FRAME, Playback, frame_samples};
+
+/// How much audio the pump keeps queued for the speaker: two frames. Less starves the device
+/// when the pump wakes late; more is delay the operator hears.
+pub const PLAYOUT_AHEAD: Duration = Duration::from_millis(40);
+
+/// A speaker that has taken nothing for this long no longer sets the pace: frames are pulled
+/// on the caller's clock and discarded, so the jitter buffer keeps up with the far end while
+/// the device starts, stalls, or is being replaced, instead of falling seconds behind.
+pub const FREEWHEEL_AFTER: Duration = Duration::from_millis(100);
+
+/// Counters for the diagnostics pane.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallAudioStats {
+    /// Frames of microphone audio handed to the media stream.
+    pub frames_sent: u64,
+    /// Frames of silence sent in their place while the microphone delivered nothing.
+    pub silent_frames_sent: u64,
+    /// Frames taken from the media stream for the speaker.
+    pub frames_played: u64,
+    /// Frames taken from the media stream and dropped because the speaker took nothing.
+    pub frames_discarded: u64,
+    /// Speaker periods that found the ring short (heard as a gap), on the current device.
+    pub underruns: u64,
+    /// Microphone periods dropped because the pump was behind, on the current device.
+    pub overruns: u64,
+    /// Streams reopened after their device failed or went away (both directions).
+    pub device_restarts: u64,
+    /// The microphone in use.
+    pub microphone: String,
+    /// The speaker in use.
+    pub speaker: String,
+}
+
+/// The per-call pump. See the module documentation.
+#[derive(Debug)]
+pub struct CallAudio {
+    microphone: Routed<Capture>,
+    speaker: Routed<Playback>,
+    codec_rate: u32,
+    to_codec: Resampler,
+    to_device: Resampler,
+    device_frame: Vec<i16>,
+    codec_frame: Vec<i16>,
+    out: Vec<i16>,
+    mic_level: LevelCell,
+    frames_sent: u64,
+    frames_played: u64,
+    frames_discarded: u64,
+    silent_frames_sent: u64,
+    /// When the speaker last took a frame (or freewheeling last caught up).
+    last_pull: Option<Instant>,
+    /// When the microphone last delivered a frame (or silence last caught up).
+    last_capture: Option<Instant>,
+}
+
+impl CallAudio {
+    /// Opens the microphone and speaker for a call whose codec runs at `codec_rate`. Device
+    /// substitutions (a preferred device missing) are appended to `events`.
+    pub fn open(
+        backend: Arc<dyn AudioBackend>,
+        preferences: &DevicePreferences,
+        codec_rate: u32,
+        events: &mut Vec<DeviceEvent>,
+    ) -> Result<Self, AudioError> {
+        let (microphone, event) = Routed::<Capture>::open(
+            Arc::clone(&backend),
+            Role::Microphone,
+            preferences.for_role(Role::Microphone),
+        )?;
+        events.extend(event);
+        let (speaker, event) = Routed::<Playback>::open(backend, Role::Speaker, preferences.for_role(Role::Speaker))?;
+        events.extend(event);
+        let mic_rate = microphone.stream().sample_rate();
+        let speaker_rate = speaker.stream().sample_rate();
+        Ok(Self {
+            to_codec: Resampler::new(mic_rate, codec_rate)?,
+            to_device: Resampler::new(codec_rate, speaker_rate)?,
+            device_frame: vec![0; frame_samples(mic_rate)],
+            codec_frame: vec![0; frame_samples(codec_rate)],
+            out: vec![0; frame_samples(speaker_rate) * 2],
+            codec_rate,
+            microphone,
+            speaker,
+            mic_level: LevelCell::new(),
+            frames_sent: 0,
+            frames_played: 0,
+            frames_discarded: 0,
+            silent_frames_sent: 0,
+            last_pull: None,
+            last_capture: None,
+        })
+    }
+
+    /// The microphone level, latest-wins, for the UI.
+    pub fn mic_level(&self) -> LevelCell {
+        self.mic_level.clone()
+    }
+
+    /// Counters and the devices in use.
+    pub fn stats(&self) -> CallAudioStats {
+        CallAudioStats {
+            frames_sent: self.frames_sent,
+            silent_frames_sent: self.silent_frames_sent,
+            frames_played: self.frames_played,
+            frames_discarded: self.frames_discarded,
+            underruns: self.speaker.stream().underruns(),
+            overruns: self.microphone.stream().overruns(),
+            device_restarts: self.microphone.restarts() + self.speaker.restarts(),
+            microphone: self.microphone.stream().device().to_owned(),
+            speaker: self.speaker.stream().device().to_owned(),
+        }
+    }
+
+    /// Moves captured audio into `stream` and the stream's audio to the speaker, as far as the
+    /// devices have produced and consumed. Device failures are handled here (the default takes
+    /// over) and reported in `events`.
+    pub fn pump(
+        &mut self,
+        now: Instant,
+        stream: &mut MediaStream,
+        events: &mut Vec<DeviceEvent>,
+    ) -> Result<(), AudioError> {
+        if self.microphone.recover(now, events) {
+            self.rebuild_capture()?;
+        }
+        if self.speaker.recover(now, events) {
+            self.rebuild_playback()?;
+        }
+        self.send_captured(now, stream)?;
+        self.play_received(now, stream)
+    }
+
+    /// Compares the devices in use with the current device list (see [`Routed::follow`]).
+    pub fn follow_devices(&mut self, events: &mut Vec<DeviceEvent>) -> Result<(), AudioError> {
+        let devices = self.microphone.backend().devices()?;
+        if self.microphone.follow(&devices, events) {
+            self.rebuild_capture()?;
+        }
+        if self.speaker.follow(&devices, events) {
+            self.rebuild_playback()?;
+        }
+        Ok(())
+    }
+
+    fn rebuild_capture(&mut self) -> Result<(), AudioError> {
+        let rate = self.microphone.stream().sample_rate();
+        self.to_codec = Resampler::new(rate, self.codec_rate)?;
+        self.device_frame.resize(frame_samples(rate), 0);
+        Ok(())
+    }
+
+    fn rebuild_playback(&mut self) -> Result<(), AudioError> {
+        let rate = self.speaker.stream().sample_rate();
+        self.to_device = Resampler::new(self.codec_rate, rate)?;
+        self.out.resize(frame_samples(rate) * 2, 0);
+        Ok(())
+    }
+
+    fn send_captured(&mut self, now: Instant, stream: &mut MediaStream) -> Result<(), AudioError> {
+        let mut captured = false;
+        while self.microphone.stream_mut().read(&mut self.device_frame) {
+            captured = true;
+            self.mic_level.publish(Level::measure(&self.device_frame));
+            self.to_codec.push(&self.device_frame)?;
+            while self.to_codec.pull(&mut self.codec_frame) {
+                stream.send_frame(now, &self.codec_frame)?;
+                self.frames_sent += 1;
+            }
+        }
+        let last = *self.last_capture.get_or_insert(now);
+        if captured {
+            self.last_capture = Some(now);
+            return Ok(());
+        }
+        if now.saturating_duration_since(last) < FREEWHEEL_AFTER {
+            return Ok(());
+        }
+        // No microphone audio (starting, stalled, being replaced): send silence on the
+        // caller's clock, because a PBX may hang up a call whose RTP stops.
+        self.codec_frame.fill(0);
+        let mut at = last;
+        while at + FRAME <= now {
+            stream.send_frame(now, &self.codec_frame)?;
+            self.silent_frames_sent += 1;
+            at += FRAME;
+        }
+        self.last_capture = Some(at);
+        Ok(())
+    }
+
+    fn play_received(&mut self, now: Instant, stream: &mut MediaStream) -> Result<(), AudioError> {
+        let rate = self.speaker.stream().sample_rate();
+        let ahead = (u128::from(rate) * PLAYOUT_AHEAD.as_millis() / 1000) as usize;
+        self.to_device
+            .set_playout_rate(stream.stats().jitter_buffer.playout_rate())?;
+        // Bounded: a device that stopped consuming must not keep the pump here.
+        let max_frames = (super::backend::RING_DEPTH.as_millis() / FRAME.as_millis()) as usize;
+        let mut pulled = false;
+        for _ in 0..max_frames {
+            if !self.speaker.is_live() || self.speaker.stream().queued() >= ahead {
+                break;
+            }
+            let frame = stream.play_frame(now);
+            self.to_device.push(frame.samples)?;
+            self.frames_played += 1;
+            pulled = true;
+            let ready = self.to_device.available().min(self.out.len());
+            if let Some(out) = self.out.get_mut(..ready)
+                && self.to_device.pull(out)
+            {
+                self.speaker.stream_mut().write(out);
+            }
+        }
+        self.freewheel(now, pulled, stream);
+        Ok(())
+    }
+
+    /// Keeps the jitter buffer ticking on the caller's clock while the speaker takes nothing.
+    fn freewheel(&mut self, now: Instant, pulled: bool, stream: &mut MediaStream) {
+        let last = *self.last_pull.get_or_insert(now);
+        if pulled {
+            self.last_pull = Some(now);
+            return;
+        }
+        if now.saturating_duration_since(last) < FREEWHEEL_AFTER {
+            return;
+        }
+        let mut at = last;
+        while at + FRAME <= now {
+            stream.play_frame(now);
+            self.frames_discarded += 1;
+            at += FRAME;
+        }
+        self.last_pull = Some(at);
+    }
+}
