@@ -106,7 +106,16 @@ fn sim_prints_its_endpoints_serves_the_control_api_and_stops_on_sigterm() {
     let home = tempfile::tempdir().unwrap();
     let mut command = panel();
     isolated(&mut command, home.path())
-        .args(["sim", "--quiet", "--oktell-port", "0", "--control-port", "0"])
+        .args([
+            "sim",
+            "--quiet",
+            "--oktell-port",
+            "0",
+            "--control-port",
+            "0",
+            "--creatio-port",
+            "0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let mut sim = Owned::spawn("oktell-panel sim", &mut command);
@@ -115,6 +124,8 @@ fn sim_prints_its_endpoints_serves_the_control_api_and_stops_on_sigterm() {
     let endpoints: serde_json::Value = serde_json::from_str(&line).unwrap();
     let oktell = endpoints["oktell"].as_str().unwrap();
     assert!(oktell.starts_with("ws://127.0.0.1:"), "{oktell}");
+    let creatio = endpoints["creatio"].as_str().unwrap();
+    assert!(creatio.starts_with("http://127.0.0.1:"), "{creatio}");
     let control = endpoints["control"]
         .as_str()
         .unwrap()

@@ -30,7 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Check the configuration file and print where the panel keeps its files.
     Check,
-    /// Run the simulated world standalone; prints its endpoints as one JSON line and runs until interrupted.
+    /// Run the simulated world (Oktell server, Creatio stand-in) standalone; prints its endpoints as one JSON line
+    /// and runs until interrupted.
     Sim(SimArgs),
     /// Creatio tools for the administrator configuring a workstation.
     #[command(subcommand)]
@@ -52,6 +53,9 @@ pub struct SimArgs {
     /// The control interface port (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub control_port: u16,
+    /// The Creatio stand-in's HTTP port (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub creatio_port: u16,
     /// A world file (TOML) instead of the built-in demo world.
     #[arg(long, value_name = "FILE")]
     pub world: Option<PathBuf>,

@@ -1,5 +1,5 @@
 //! Runs the simulator on loopback until Ctrl-C, for trying clients by hand:
-//! `cargo run -p sim --example serve -- [default|demo|world.toml] [oktell_port] [control_port]`.
+//! `cargo run -p sim --example serve -- [default|demo|world.toml] [oktell_port] [control_port] [creatio_port]`.
 //! Prints the endpoints as one JSON line.
 
 use std::path::Path;
@@ -16,10 +16,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let oktell_port = args.next().map(|p| p.parse()).transpose()?.unwrap_or(0);
     let control_port = args.next().map(|p| p.parse()).transpose()?.unwrap_or(0);
+    let creatio_port = args.next().map(|p| p.parse()).transpose()?.unwrap_or(0);
     let sim = sim::serve(SimOptions {
         bind: [127, 0, 0, 1].into(),
         oktell_port,
         control_port,
+        creatio_port,
         world,
         seed: 1,
     })

@@ -11,6 +11,14 @@
 //! | `POST /calls/{id}/hangup` | – | the far end hangs up (a ringing caller gives up: missed call) | `{}` |
 //! | `POST /connections/drop` | – | every WebSocket connection is closed; sessions survive | `{"dropped":2}` |
 //! | `POST /users/{login}/state` | `{"userstateid":2,"lunchreasonid":1}` (also `oncallcenter`, `onccmanual`, `onredirect`) | another user's agent state changes; events go to everyone subscribed | the new state |
+//! | `GET /creatio/state` | – | the Creatio stand-in: live sessions, faults, rows per collection | `{"sessions":1,"faults":{…},"rows":{…}}` |
+//! | `GET /creatio/calls` | – | every `Call` record as OData shows it | `[{"Id":…,"CallerId":…},…]` |
+//! | `POST /creatio/slow` | `{"delay_ms":3000}` | every Creatio answer waits this long (0 = off) | the Creatio state |
+//! | `POST /creatio/fail` | `{"status":500,"count":2}` | the next `count` requests (all, without `count`) answer this status with an OData error | the Creatio state |
+//! | `POST /creatio/sessions/expire` | – | every Creatio session ends; the next request gets 401 (or the login redirect) | `{"expired":1}` |
+//! | `POST /creatio/down` | – | Creatio closes every connection without answering | the Creatio state |
+//! | `POST /creatio/up` | – | Creatio answers again (sessions survive, as after an app-pool recycle with a shared machine key) | the Creatio state |
+//! | `POST /creatio/heal` | – | clears slowness, failures and downtime | the Creatio state |
 //!
 //! Errors answer `{"error":"…"}` with 400 (bad request), 404 (unknown route, call or user) or
 //! 409 (the call or line is not in a state that allows it).
@@ -42,10 +50,26 @@
 //!
 //! $ curl -s -X POST $CONTROL/users/op2/state -d '{"userstateid":2,"lunchreasonid":1}'
 //! {"lunchreasonid":1,"oncallcenter":true,"onccmanual":false,"onlunch":true,"onredirect":false,"ontask":false,"userstateid":2}
+//!
+//! $ curl -s $CONTROL/creatio/state
+//! {"faults":{"delay_ms":0,"down":false,"fail_count":null,"fail_status":null},
+//!  "rows":{"Account":4,"Call":0,"Contact":33,…},"sessions":0}
+//!
+//! $ curl -s -X POST $CONTROL/creatio/slow -d '{"delay_ms":3000}'      # Creatio answers after 3 s
+//! $ curl -s -X POST $CONTROL/creatio/fail -d '{"status":500,"count":2}' # the next two answers are 500
+//! $ curl -s -X POST $CONTROL/creatio/fail -d '{"status":503}'           # every answer is 503
+//! $ curl -s -X POST $CONTROL/creatio/sessions/expire
+//! {"expired":2}
+//! $ curl -s -X POST $CONTROL/creatio/down                                # connections closed unanswered
+//! $ curl -s -X POST $CONTROL/creatio/up
+//! $ curl -s -X POST $CONTROL/creatio/heal                                # all faults off
+//! $ curl -s $CONTROL/creatio/calls
+//! [{"CallerId":"89161234567","CreatedById":"a1b2c3d4-0001-4000-8000-000000000002",…}]
 //! ```
 
 use serde::Deserialize;
 
+use crate::creatio;
 use crate::directory::PresenceChange;
 use crate::pbx::{CallId, Refused};
 
@@ -113,6 +137,49 @@ fn call_id(text: &str) -> Result<CallId, ControlError> {
         .map_err(|_| ControlError::BadRequest(format!("bad call id {text}")))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlowBody {
+    delay_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailBody {
+    status: u16,
+    #[serde(default)]
+    count: Option<u32>,
+}
+
+/// Maps a request under `/creatio/` to the stand-in's command; `None` for other paths.
+pub fn route_creatio(method: &str, path: &str, body: &[u8]) -> Option<Result<creatio::Control, ControlError>> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let rest = segments.strip_prefix(&["creatio"])?;
+    Some(match (method, rest) {
+        ("GET", ["state"]) => Ok(creatio::Control::State),
+        ("GET", ["calls"]) => Ok(creatio::Control::Calls),
+        ("POST", ["slow"]) => json::<SlowBody>(body).map(|b| creatio::Control::Slow { delay_ms: b.delay_ms }),
+        ("POST", ["fail"]) => json::<FailBody>(body).and_then(|b| {
+            if (400..=599).contains(&b.status) {
+                Ok(creatio::Control::Fail {
+                    status: b.status,
+                    count: b.count,
+                })
+            } else {
+                Err(ControlError::BadRequest(format!(
+                    "status {} is not an error status",
+                    b.status
+                )))
+            }
+        }),
+        ("POST", ["sessions", "expire"]) => Ok(creatio::Control::ExpireSessions),
+        ("POST", ["down"]) => Ok(creatio::Control::Down),
+        ("POST", ["up"]) => Ok(creatio::Control::Up),
+        ("POST", ["heal"]) => Ok(creatio::Control::Heal),
+        _ => Err(ControlError::NotFound),
+    })
+}
+
 /// Maps a request to its command.
 pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Command, ControlError> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -172,6 +239,48 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn routes_every_creatio_endpoint() {
+        use crate::creatio::Control;
+        let route = |method, path, body: &[u8]| route_creatio(method, path, body).unwrap();
+        assert_eq!(route("GET", "/creatio/state", b""), Ok(Control::State));
+        assert_eq!(route("GET", "/creatio/calls", b""), Ok(Control::Calls));
+        assert_eq!(
+            route("POST", "/creatio/slow", br#"{"delay_ms":250}"#),
+            Ok(Control::Slow { delay_ms: 250 })
+        );
+        assert_eq!(
+            route("POST", "/creatio/fail", br#"{"status":500,"count":2}"#),
+            Ok(Control::Fail {
+                status: 500,
+                count: Some(2)
+            })
+        );
+        assert_eq!(
+            route("POST", "/creatio/fail", br#"{"status":503}"#),
+            Ok(Control::Fail {
+                status: 503,
+                count: None
+            })
+        );
+        assert_eq!(
+            route("POST", "/creatio/sessions/expire", b""),
+            Ok(Control::ExpireSessions)
+        );
+        assert_eq!(route("POST", "/creatio/down", b""), Ok(Control::Down));
+        assert_eq!(route("POST", "/creatio/up", b""), Ok(Control::Up));
+        assert_eq!(route("POST", "/creatio/heal", b""), Ok(Control::Heal));
+        assert_eq!(
+            route("POST", "/creatio/fail", br#"{"status":200}"#)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(route("POST", "/creatio/slow", b"{").unwrap_err().status(), 400);
+        assert_eq!(route("GET", "/creatio/nope", b"").unwrap_err().status(), 404);
+        assert!(route_creatio("GET", "/state", b"").is_none());
     }
 
     #[test]

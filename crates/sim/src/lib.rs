@@ -1,12 +1,14 @@
-//! The simulated world that serves the demo mode and every test: for now an Oktell server that
-//! the real oktell.js and our own `oktell` client both accept unchanged (PROTOCOL.md §7), with a
-//! PBX behind it that rings, dials, holds, transfers and conferences on the world's clock.
+//! The simulated world that serves the demo mode and every test: an Oktell server that the real
+//! oktell.js and our own `oktell` client both accept unchanged (PROTOCOL.md §7), with a PBX
+//! behind it that rings, dials, holds, transfers and conferences on the world's clock, and a
+//! Creatio stand-in ([`creatio`], CREATIO.md §9) holding the world's contacts and accounts.
 //!
 //! * [`World`] — who and what exists (TOML world file format documented in [`world`]).
 //! * [`Sim`] — the sans-IO core: frames, control commands and `now` in; frames to send, sockets
 //!   to close and the next deadline out. Tests drive it with a virtual clock.
-//! * [`serve`] — the tokio driver: Oktell WebSocket (sub-protocol `json`) and the loopback HTTP
-//!   control API documented in [`control`].
+//! * [`creatio::Creatio`] — the sans-IO Creatio stand-in: HTTP requests and `now` in, answers out.
+//! * [`serve`] — the tokio driver: Oktell WebSocket (sub-protocol `json`), the Creatio HTTP site
+//!   and the loopback HTTP control API documented in [`control`] (with its fault injection).
 //!
 //! `cargo run -p sim --example serve -- demo` serves the demo world by hand (try it with oktell.js
 //! or curl). The simulator's choices that PROTOCOL.md leaves open (event order, `linestatestr`
@@ -19,6 +21,7 @@
 //!     bind: [127, 0, 0, 1].into(),
 //!     oktell_port: 0,
 //!     control_port: 0,
+//!     creatio_port: 0,
 //!     world: sim::World::default_world(),
 //!     seed: 1,
 //! })
@@ -30,6 +33,7 @@
 
 pub mod control;
 mod core;
+pub mod creatio;
 pub mod directory;
 mod error;
 pub mod oktell;

@@ -1,7 +1,8 @@
-//! The tokio driver: a WebSocket listener for Oktell clients, an HTTP listener for the control
-//! API, and one task that owns the [`Sim`] core.
+//! The tokio driver: a WebSocket listener for Oktell clients, an HTTP listener for the Creatio
+//! stand-in, an HTTP listener for the control API, one task that owns the [`Sim`] core and one
+//! that owns the [`Creatio`] core.
 //!
-//! The core task is the only place that reads the clock. Connection tasks forward frames to it
+//! The core tasks are the only places that read the clock. Connection tasks forward frames to it
 //! and write back what it tells them; the control server sends it commands and waits for the
 //! answer. When the core task ends, every connection's outbox closes and its socket with it.
 
@@ -29,6 +30,7 @@ use tracing::Instrument;
 
 use crate::control::{self, Command, ControlError};
 use crate::core::{Output, Sim};
+use crate::creatio::{self as crm, Creatio, CrmRequest, Reply};
 use crate::oktell::connection::ConnId;
 use crate::{SimError, World};
 
@@ -36,6 +38,8 @@ use crate::{SimError, World};
 const CONNECTION_BACKLOG: usize = 1024;
 /// Largest control request body.
 const CONTROL_BODY_LIMIT: usize = 64 * 1024;
+/// Largest Creatio request body (OData writes are a few kilobytes).
+const CREATIO_BODY_LIMIT: usize = 1024 * 1024;
 /// Largest client frame: oktell.js requests are a few hundred bytes.
 const CLIENT_MESSAGE_LIMIT: usize = 1024 * 1024;
 
@@ -47,6 +51,8 @@ pub struct SimOptions {
     pub oktell_port: u16,
     /// 0 = any free port.
     pub control_port: u16,
+    /// The Creatio stand-in's HTTP port; 0 = any free port.
+    pub creatio_port: u16,
     pub world: World,
     /// Seeds every random choice (GUIDs, background activity, connection drops).
     pub seed: u64,
@@ -59,6 +65,8 @@ pub struct Endpoints {
     pub oktell: String,
     /// `http://127.0.0.1:PORT`
     pub control: String,
+    /// `http://127.0.0.1:PORT` plus the world's `app_path`: the Creatio site address.
+    pub creatio: String,
 }
 
 /// A simulator serving on its sockets until [`RunningSim::shutdown`] (dropping it stops the
@@ -104,6 +112,17 @@ enum CoreInput {
     },
 }
 
+enum CreatioInput {
+    Request {
+        request: CrmRequest,
+        reply: oneshot::Sender<Reply>,
+    },
+    Control {
+        command: crm::Control,
+        reply: oneshot::Sender<Value>,
+    },
+}
+
 enum Outgoing {
     Text(String),
     Close,
@@ -114,19 +133,39 @@ pub async fn serve(opts: SimOptions) -> Result<RunningSim, SimError> {
     opts.world.validate()?;
     let oktell = bind(SocketAddr::new(opts.bind, opts.oktell_port)).await?;
     let control = bind(SocketAddr::new(opts.bind, opts.control_port)).await?;
+    let creatio = bind(SocketAddr::new(opts.bind, opts.creatio_port)).await?;
     let endpoints = Endpoints {
         oktell: format!("ws://{}", public_addr(&oktell, opts.bind, opts.oktell_port)),
         control: format!("http://{}", public_addr(&control, opts.bind, opts.control_port)),
+        creatio: format!(
+            "http://{}{}",
+            public_addr(&creatio, opts.bind, opts.creatio_port),
+            opts.world.creatio.app_path
+        ),
     };
+    let crm = Creatio::new(
+        &opts.world.creatio,
+        opts.seed,
+        std::time::Instant::now(),
+        std::time::SystemTime::now(),
+    )?;
     let (stop, stopped) = watch::channel(false);
     let (core_tx, core_rx) = mpsc::channel(4096);
+    let (crm_tx, crm_rx) = mpsc::channel(1024);
     let sim = Sim::new(opts.world, opts.seed, std::time::Instant::now());
     let tasks = vec![
         tokio::spawn(run_core(sim, core_rx, stopped.clone())),
+        tokio::spawn(run_creatio(crm, crm_rx, stopped.clone())),
         tokio::spawn(accept_oktell(oktell, core_tx.clone(), stopped.clone())),
-        tokio::spawn(accept_control(control, core_tx, stopped)),
+        tokio::spawn(accept_creatio(creatio, crm_tx.clone(), stopped.clone())),
+        tokio::spawn(accept_control(control, core_tx, crm_tx, stopped)),
     ];
-    tracing::info!(oktell = %endpoints.oktell, control = %endpoints.control, "simulator listening");
+    tracing::info!(
+        oktell = %endpoints.oktell,
+        creatio = %endpoints.creatio,
+        control = %endpoints.control,
+        "simulator listening"
+    );
     Ok(RunningSim { endpoints, stop, tasks })
 }
 
@@ -288,15 +327,122 @@ async fn run_connection(stream: TcpStream, core: mpsc::Sender<CoreInput>) {
     let _ = core.send(CoreInput::Closed { conn }).await;
 }
 
-async fn accept_control(listener: TcpListener, core: mpsc::Sender<CoreInput>, mut stopped: watch::Receiver<bool>) {
+/// The Creatio core's task: one request or control command at a time, `now` read per input.
+async fn run_creatio(mut crm: Creatio, mut inputs: mpsc::Receiver<CreatioInput>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            input = inputs.recv() => {
+                let Some(input) = input else { break };
+                let now = std::time::Instant::now();
+                match input {
+                    CreatioInput::Request { request, reply } => {
+                        let _ = reply.send(crm.handle_request(now, &request));
+                    }
+                    CreatioInput::Control { command, reply } => {
+                        let _ = reply.send(crm.handle_control(now, command));
+                    }
+                }
+            }
+        }
+    }
+    tracing::debug!("creatio stand-in stopped");
+}
+
+async fn accept_creatio(listener: TcpListener, crm: mpsc::Sender<CreatioInput>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let crm = crm.clone();
+                    let mut stopped = stopped.clone();
+                    tokio::spawn(async move {
+                        let service = service_fn(move |request| creatio_request(request, crm.clone()));
+                        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                        tokio::select! {
+                            _ = stopped.changed() => {}
+                            served = connection => if let Err(error) = served {
+                                tracing::debug!(%error, "creatio connection ended");
+                            },
+                        }
+                    });
+                }
+                Err(error) => tracing::warn!(%error, "accept failed"),
+            },
+        }
+    }
+}
+
+/// The stand-in is "down": the connection is closed without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("creatio stand-in is down")]
+struct Hangup;
+
+async fn creatio_request(
+    request: Request<Incoming>,
+    crm: mpsc::Sender<CreatioInput>,
+) -> Result<Response<Full<Bytes>>, Hangup> {
+    let method = request.method().as_str().to_owned();
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let body = match Limited::new(request.into_body(), CREATIO_BODY_LIMIT).collect().await {
+        Ok(body) => body.to_bytes().to_vec(),
+        Err(error) => return Ok(respond(413, &json!({ "error": error.to_string() }))),
+    };
+    let (reply, answer) = oneshot::channel();
+    let request = CrmRequest {
+        method,
+        target,
+        headers,
+        body,
+    };
+    if crm.send(CreatioInput::Request { request, reply }).await.is_err() {
+        return Err(Hangup);
+    }
+    match answer.await {
+        Ok(Reply::Respond { response, delay }) => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let mut answer = Response::new(Full::new(Bytes::from(response.body)));
+            *answer.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            for (name, value) in response.headers {
+                if let (Ok(name), Ok(value)) = (
+                    hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                    hyper::header::HeaderValue::from_str(&value),
+                ) {
+                    answer.headers_mut().append(name, value);
+                }
+            }
+            Ok(answer)
+        }
+        Ok(Reply::Hangup) | Err(_) => Err(Hangup),
+    }
+}
+
+async fn accept_control(
+    listener: TcpListener,
+    core: mpsc::Sender<CoreInput>,
+    crm: mpsc::Sender<CreatioInput>,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let core = core.clone();
+                    let crm = crm.clone();
                     tokio::spawn(async move {
-                        let service = service_fn(move |request| control_request(request, core.clone()));
+                        let service = service_fn(move |request| control_request(request, core.clone(), crm.clone()));
                         if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                             tracing::debug!(%error, "control connection failed");
                         }
@@ -311,6 +457,7 @@ async fn accept_control(listener: TcpListener, core: mpsc::Sender<CoreInput>, mu
 async fn control_request(
     request: Request<Incoming>,
     core: mpsc::Sender<CoreInput>,
+    crm: mpsc::Sender<CreatioInput>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
@@ -318,6 +465,20 @@ async fn control_request(
         Ok(body) => body.to_bytes(),
         Err(error) => return Ok(respond(400, &json!({ "error": error.to_string() }))),
     };
+    if let Some(routed) = control::route_creatio(&method, &path, &body) {
+        let command = match routed {
+            Ok(command) => command,
+            Err(error) => return Ok(respond(error.status(), &json!({ "error": error.to_string() }))),
+        };
+        let (reply, answer) = oneshot::channel();
+        if crm.send(CreatioInput::Control { command, reply }).await.is_err() {
+            return Ok(respond(503, &json!({ "error": "simulator stopped" })));
+        }
+        return Ok(match answer.await {
+            Ok(value) => respond(200, &value),
+            Err(_) => respond(503, &json!({ "error": "simulator stopped" })),
+        });
+    }
     let answer = match control::route(&method, &path, &body) {
         Ok(command) => {
             let (reply, answer) = oneshot::channel();

@@ -42,6 +42,9 @@ pub struct World {
     pub break_reasons: Vec<BreakReason>,
     #[serde(default)]
     pub subscribers: Vec<Subscriber>,
+    /// The Creatio stand-in: its users, contacts, accounts and session rules.
+    #[serde(default)]
+    pub creatio: CreatioWorld,
 }
 
 /// How the simulated Oktell server presents itself on the wire.
@@ -205,6 +208,162 @@ pub struct Subscriber {
     pub pickup: Pickup,
 }
 
+/// The Creatio stand-in's part of the world (CREATIO.md §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CreatioWorld {
+    /// Where the application lives on the host: empty for a root install, else e.g. `/crm`.
+    pub app_path: String,
+    /// Idle time after which a session ends (`UserSessionTimeout`, §2.2).
+    pub session_timeout_s: u64,
+    /// How a request with an ended session is answered (§2.2).
+    pub expired_session: ExpiredSession,
+    /// Which OData prefixes answer (§1): both, or only one deployment's.
+    pub odata_paths: ODataPaths,
+    /// Also demand the `BPMCSRF` header on GET (real clients always send it, §2.1).
+    pub csrf_on_reads: bool,
+    /// `SysSettings` values the panel reads for identification (§4.2).
+    pub search_number_length: i64,
+    pub internal_number_length: i64,
+    pub users: Vec<CreatioUser>,
+    /// OAuth 2.0 integrated applications (§2.4): client credentials acting as a user.
+    pub oauth_clients: Vec<OAuthClient>,
+    /// Lifetime of an issued bearer token (`expires_in`).
+    pub token_lifetime_s: u64,
+    pub accounts: Vec<CreatioAccount>,
+    pub contacts: Vec<CreatioContact>,
+}
+
+impl Default for CreatioWorld {
+    /// No data, and only the `Supervisor` user of Creatio's demo installations.
+    fn default() -> Self {
+        CreatioWorld {
+            app_path: String::new(),
+            session_timeout_s: 3600,
+            expired_session: ExpiredSession::Unauthorized,
+            odata_paths: ODataPaths::Both,
+            csrf_on_reads: true,
+            search_number_length: 7,
+            internal_number_length: 3,
+            users: vec![CreatioUser {
+                login: "Supervisor".to_owned(),
+                password: "Supervisor".to_owned(),
+                name: "Supervisor".to_owned(),
+                number: None,
+            }],
+            oauth_clients: Vec::new(),
+            token_lifetime_s: 3600,
+            accounts: Vec::new(),
+            contacts: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpiredSession {
+    /// HTTP 401.
+    Unauthorized,
+    /// HTTP 302 to `/Login/NuiLogin.aspx?ReturnUrl=…`.
+    RedirectToLogin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ODataPaths {
+    /// `/0/odata` and `/odata`.
+    Both,
+    /// `/0/odata` only.
+    NetFramework,
+    /// `/odata` only.
+    NetCore,
+}
+
+/// A Creatio user; each has an employee contact (`CreatedById` of what it writes).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatioUser {
+    pub login: String,
+    pub password: String,
+    pub name: String,
+    /// The employee's extension, stored as an `Extension` communication.
+    #[serde(default)]
+    pub number: Option<String>,
+}
+
+impl std::fmt::Debug for CreatioUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatioUser")
+            .field("login", &self.login)
+            .field("name", &self.name)
+            .field("number", &self.number)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An OAuth client of the Identity Service stand-in; its tokens act as the Creatio user `user`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Login of one of the Creatio users.
+    pub user: String,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("client_id", &self.client_id)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatioAccount {
+    pub name: String,
+    #[serde(default)]
+    pub phones: Vec<Phone>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatioContact {
+    pub name: String,
+    /// The name of an account of this world.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub job_title: String,
+    #[serde(default)]
+    pub phones: Vec<Phone>,
+}
+
+/// A phone communication as the number is typed in Creatio (free formatting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phone {
+    pub kind: PhoneKind,
+    pub number: String,
+}
+
+/// Communication types (§4.1); contacts use mobile/work/home/other/extension, accounts
+/// main/additional/fax/other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhoneKind {
+    Mobile,
+    Work,
+    Home,
+    Other,
+    Extension,
+    Main,
+    Additional,
+    Fax,
+}
+
 impl World {
     /// Reads and checks a TOML world file.
     pub fn from_file(path: &Path) -> Result<World, SimError> {
@@ -272,6 +431,49 @@ impl World {
         if !(0.0..=1.0).contains(&self.server.drop_probability) {
             return Err(SimError::Config("drop_probability must be within 0..=1".to_owned()));
         }
+        self.validate_creatio()
+    }
+
+    fn validate_creatio(&self) -> Result<(), SimError> {
+        let creatio = &self.creatio;
+        let mut logins = HashSet::new();
+        for user in &creatio.users {
+            if !logins.insert(user.login.to_lowercase()) {
+                return Err(SimError::Config(format!("Creatio login {} appears twice", user.login)));
+            }
+        }
+        let accounts: HashSet<&str> = creatio.accounts.iter().map(|a| a.name.as_str()).collect();
+        for contact in &creatio.contacts {
+            if let Some(account) = contact.account.as_deref()
+                && !accounts.contains(account)
+            {
+                return Err(SimError::Config(format!(
+                    "contact {} works for unknown account {account}",
+                    contact.name
+                )));
+            }
+        }
+        for client in &creatio.oauth_clients {
+            if !creatio.users.iter().any(|u| u.login.eq_ignore_ascii_case(&client.user)) {
+                return Err(SimError::Config(format!(
+                    "OAuth client {} acts as unknown user {}",
+                    client.client_id, client.user
+                )));
+            }
+        }
+        let app_path = creatio.app_path.as_str();
+        if !app_path.is_empty()
+            && (!app_path.starts_with('/') || app_path.ends_with('/') || app_path.contains(['?', '#']))
+        {
+            return Err(SimError::Config(format!(
+                "creatio.app_path {app_path:?} must be empty or like \"/crm\""
+            )));
+        }
+        if creatio.session_timeout_s == 0 {
+            return Err(SimError::Config(
+                "creatio.session_timeout_s must be positive".to_owned(),
+            ));
+        }
         Ok(())
     }
 
@@ -336,6 +538,7 @@ impl World {
             numbers,
             break_reasons,
             subscribers: default_subscribers(),
+            creatio: default_creatio(),
         }
     }
 
@@ -401,6 +604,143 @@ fn default_subscribers() -> Vec<Subscriber> {
         .collect()
 }
 
+/// Creatio's view of the default world: `Supervisor`/`Supervisor` plus one user per operator
+/// (`op1`, `op2`, password `demo`), a contact for every person among the subscribers (some with
+/// several numbers; Алексей and Мария Ивановы share one), and accounts for the organisations.
+/// ООО «Ромашка» is the account-only match: no contact has its number.
+fn default_creatio() -> CreatioWorld {
+    use PhoneKind::{Additional, Home, Main, Mobile, Work};
+    let phone = |kind: PhoneKind, number: &str| Phone {
+        kind,
+        number: number.to_owned(),
+    };
+    let account = |name: &str, phones: Vec<Phone>| CreatioAccount {
+        name: name.to_owned(),
+        phones,
+    };
+    let accounts = vec![
+        account("ООО «Ромашка»", vec![phone(Main, "+7 (495) 765-43-21")]),
+        account(
+            "АО «Вектор»",
+            vec![phone(Main, "8 (495) 987-65-43"), phone(Additional, "8 (495) 987-65-00")],
+        ),
+        account("ИП Яковлев", vec![phone(Main, "+7 383 211-22-33")]),
+        account("Горячая линия банка", vec![phone(Main, "8-800-200-06-00")]),
+    ];
+    let people: [(&str, Option<&str>, &str, Vec<Phone>); 30] = [
+        (
+            "Алексей Иванов",
+            None,
+            "Инженер",
+            vec![phone(Work, "+7 (495) 123-45-67")],
+        ),
+        ("Мария Иванова", None, "", vec![phone(Home, "8 495 123 45 67")]),
+        (
+            "Елена Васильева",
+            Some("АО «Вектор»"),
+            "Бухгалтер",
+            vec![phone(Mobile, "+7 916 123-45-67"), phone(Work, "+7 (495) 987-65-01")],
+        ),
+        (
+            "Николай Морозов",
+            None,
+            "",
+            vec![phone(Mobile, "+7 903 111-22-33"), phone(Home, "+7 (495) 222-33-44")],
+        ),
+        (
+            "Татьяна Новикова",
+            Some("ООО «Ромашка»"),
+            "Менеджер",
+            vec![phone(Mobile, "89257778899")],
+        ),
+        ("Павел Фёдоров", None, "", vec![phone(Work, "+7 (499) 123-45-00")]),
+        ("Светлана Павлова", None, "", vec![phone(Home, "8 (812) 345-67-89")]),
+        ("Андрей Семёнов", None, "", vec![phone(Mobile, "8 903 123-44-55")]),
+        (
+            "Юлия Голубева",
+            None,
+            "",
+            vec![phone(Mobile, "+79265554433"), phone(Work, "+7 (495) 555-44-30")],
+        ),
+        (
+            "Пётр Сидоров",
+            Some("АО «Вектор»"),
+            "Директор",
+            vec![phone(Work, "8 (495) 987-65-43")],
+        ),
+        ("Виктор Егоров", None, "", vec![phone(Mobile, "+7 910 444-55-66")]),
+        ("Наталья Козлова", None, "", vec![phone(Mobile, "8-985-555-33-22")]),
+        ("Роман Степанов", None, "", vec![phone(Work, "+7 (843) 222-33-44")]),
+        ("Ирина Николаева", None, "", vec![phone(Home, "8 (343) 210-10-10")]),
+        ("Михаил Орлов", None, "", vec![phone(Mobile, "+7 921 234-56-78")]),
+        ("Ксения Андреева", None, "", vec![phone(Mobile, "8 900 111-22-33")]),
+        ("Григорий Макаров", None, "", vec![phone(Mobile, "+7 905 222-33-44")]),
+        ("Людмила Захарова", None, "", vec![phone(Work, "8 (401) 234-56-78")]),
+        ("Константин Зайцев", None, "", vec![phone(Mobile, "+7 962 333-44-55")]),
+        ("Вера Борисова", None, "", vec![phone(Mobile, "+7 968 666-77-88")]),
+        (
+            "Игорь Яковлев",
+            Some("ИП Яковлев"),
+            "Владелец",
+            vec![phone(Work, "+7 383 211-22-33")],
+        ),
+        (
+            "Анастасия Григорьева",
+            None,
+            "",
+            vec![phone(Mobile, "+7 913 999-88-77")],
+        ),
+        ("Олег Романов", None, "", vec![phone(Mobile, "+7 950 777-66-55")]),
+        ("Дарья Воробьёва", None, "", vec![phone(Mobile, "+7 981 123-12-34")]),
+        ("Евгений Сергеев", None, "", vec![phone(Mobile, "+7 917 555-66-77")]),
+        ("Полина Кузьмина", None, "", vec![phone(Home, "8 (473) 233-44-55")]),
+        ("Артём Фролов", None, "", vec![phone(Mobile, "+7 999 888-77-66")]),
+        (
+            "Лариса Александрова",
+            None,
+            "",
+            vec![phone(Mobile, "+7 926 333-22-11"), phone(Home, "+7 (495) 333-22-11")],
+        ),
+        ("Станислав Дмитриев", None, "", vec![phone(Work, "8 (424) 211-22-33")]),
+        (
+            "Оксана Белова",
+            Some("Горячая линия банка"),
+            "Оператор",
+            vec![phone(Work, "8 800 200-06-01")],
+        ),
+    ];
+    let contacts = people
+        .into_iter()
+        .map(|(name, account, job_title, phones)| CreatioContact {
+            name: name.to_owned(),
+            account: account.map(str::to_owned),
+            job_title: job_title.to_owned(),
+            phones,
+        })
+        .collect();
+    let user = |login: &str, password: &str, name: &str, number: Option<&str>| CreatioUser {
+        login: login.to_owned(),
+        password: password.to_owned(),
+        name: name.to_owned(),
+        number: number.map(str::to_owned),
+    };
+    CreatioWorld {
+        users: vec![
+            user("Supervisor", "Supervisor", "Supervisor", None),
+            user("op1", "demo", "Анна Смирнова", Some("101")),
+            user("op2", "demo", "Иван Петров", Some("102")),
+        ],
+        oauth_clients: vec![OAuthClient {
+            client_id: "oktell-panel".to_owned(),
+            client_secret: "demo-secret".to_owned(),
+            user: "op1".to_owned(),
+        }],
+        accounts,
+        contacts,
+        ..CreatioWorld::default()
+    }
+}
+
 /// A deterministic GUID for the `index`-th entity of a kind (`kind` is one hex digit that keeps
 /// users, numbers, lines and departments apart).
 pub(crate) fn derived_guid(kind: char, index: usize) -> String {
@@ -434,6 +774,44 @@ mod tests {
         assert_eq!(world.users[2].refuse_login, Some(LoginRefusal::DesktopClient));
         assert_eq!(world.subscribers[1].pickup, Pickup::Busy);
         assert_eq!(world.activity.incoming_call_every_ms, Some(45_000));
+        assert_eq!(world.creatio.users.len(), 2);
+        assert_eq!(world.creatio.users[1].number.as_deref(), Some("101"));
+        assert_eq!(world.creatio.contacts[1].account.as_deref(), Some("ООО «Ромашка»"));
+        assert_eq!(world.creatio.contacts[1].phones[1].kind, PhoneKind::Home);
+        assert_eq!(world.creatio.odata_paths, ODataPaths::Both);
+        assert_eq!(world.creatio.oauth_clients[0].user, "op1");
+    }
+
+    #[test]
+    fn default_creatio_world_has_supervisor_and_the_operators() {
+        let world = World::default_world();
+        let logins: Vec<(&str, &str)> = world
+            .creatio
+            .users
+            .iter()
+            .map(|u| (u.login.as_str(), u.password.as_str()))
+            .collect();
+        assert_eq!(logins, [("Supervisor", "Supervisor"), ("op1", "demo"), ("op2", "demo")]);
+        assert!(world.creatio.contacts.len() >= 30);
+        assert!(world.creatio.contacts.iter().filter(|c| c.phones.len() > 1).count() >= 3);
+        let without_section = World::from_toml("").unwrap();
+        assert_eq!(without_section.creatio.users.len(), 1, "only Supervisor");
+    }
+
+    #[test]
+    fn creatio_references_to_unknown_accounts_or_users_are_config_errors() {
+        let mut world = World::default_world();
+        world.creatio.contacts[0].account = Some("Нет такой".to_owned());
+        assert!(matches!(world.validate(), Err(SimError::Config(_))));
+        let mut twins = World::default_world();
+        twins.creatio.users[2].login = "OP1".to_owned();
+        assert!(matches!(twins.validate(), Err(SimError::Config(_))));
+        let mut trailing = World::default_world();
+        trailing.creatio.app_path = "/crm/".to_owned();
+        assert!(matches!(trailing.validate(), Err(SimError::Config(_))));
+        let mut orphan = World::default_world();
+        orphan.creatio.oauth_clients[0].user = "nobody".to_owned();
+        assert!(matches!(orphan.validate(), Err(SimError::Config(_))));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub fn run(args: &SimArgs) -> ExitCode {
             bind: args.bind,
             oktell_port: args.oktell_port,
             control_port: args.control_port,
+            creatio_port: args.creatio_port,
             world,
             seed: args.seed,
         };

@@ -34,6 +34,7 @@ async fn start(world: World) -> RunningSim {
         bind: [127, 0, 0, 1].into(),
         oktell_port: 0,
         control_port: 0,
+        creatio_port: 0,
         world,
         seed: 11,
     })
