@@ -157,3 +157,40 @@ fn sim_prints_its_endpoints_serves_the_control_api_and_stops_on_sigterm() {
         "sim did not exit cleanly on SIGTERM"
     );
 }
+
+#[test]
+fn phone_prints_json_events_and_stops_after_its_duration() {
+    let home = tempfile::tempdir().unwrap();
+    let output = isolated(&mut panel(), home.path())
+        .args([
+            "phone",
+            "--account",
+            "sip:101@127.0.0.1",
+            "--no-password",
+            "--no-register",
+        ])
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--rtp-bind",
+            "127.0.0.1:0",
+            "--duration",
+            "0.5",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(events.iter().any(|event| event["event"] == "started"), "{events:?}");
+
+    let output = isolated(&mut panel(), home.path())
+        .args(["phone", "--account", "101@pbx"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("sip:101@pbx.local"));
+}

@@ -1,6 +1,6 @@
 //! The command line: the desktop panel by default, tools for administrators and tests as subcommands.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -33,6 +33,10 @@ pub enum Command {
     /// Run the simulated world (Oktell server, Creatio stand-in) standalone; prints its endpoints as one JSON line
     /// and runs until interrupted.
     Sim(SimArgs),
+    /// A headless softphone on the same SIP stack: test an account, make and take calls with WAV audio, one
+    /// JSON event per line on stdout, commands on stdin (answer, reject, hangup, hold, resume, dtmf DIGITS,
+    /// dial URI, quit).
+    Phone(Box<PhoneArgs>),
     /// Creatio tools for the administrator configuring a workstation.
     #[command(subcommand)]
     Creatio(CreatioCommand),
@@ -65,6 +69,67 @@ pub struct SimArgs {
     /// The seed of the world's random choices, for reproducible runs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// Options of `oktell-panel phone`.
+#[derive(Debug, clap::Args)]
+pub struct PhoneArgs {
+    /// The account's address of record, e.g. sip:101@pbx.local.
+    #[arg(long, value_name = "URI")]
+    pub account: String,
+    /// The registrar or outbound proxy as IP:PORT (default: the account's host when it is an IP, port 5060).
+    #[arg(long, value_name = "IP:PORT")]
+    pub proxy: Option<SocketAddr>,
+    /// The display name sent in From.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Read the password from this environment variable (default: ask on the terminal).
+    #[arg(long, value_name = "VAR", conflicts_with = "no_password")]
+    pub password_env: Option<String>,
+    /// The peer does not challenge; send no credentials.
+    #[arg(long)]
+    pub no_password: bool,
+    /// The SIP transport.
+    #[arg(long, value_enum, default_value = "udp")]
+    pub transport: PhoneTransport,
+    /// Local signalling address (port 0 = any; 0.0.0.0 advertises the interface that routes to the proxy).
+    #[arg(long, default_value = "0.0.0.0:0")]
+    pub bind: SocketAddr,
+    /// Local RTP address; its IP is the one advertised in SDP.
+    #[arg(long, default_value = "0.0.0.0:0")]
+    pub rtp_bind: SocketAddr,
+    /// Do not REGISTER (direct calls to a peer).
+    #[arg(long)]
+    pub no_register: bool,
+    /// The requested registration lifetime in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub expires: u32,
+    /// Call this URI (or number) at start; the phone exits when the call ends.
+    #[arg(long, value_name = "URI")]
+    pub dial: Option<String>,
+    /// Answer incoming calls at once.
+    #[arg(long)]
+    pub auto_answer: bool,
+    /// Send this WAV file as the microphone (16-bit, any rate; it loops).
+    #[arg(long, value_name = "FILE")]
+    pub play: Option<PathBuf>,
+    /// Write what the other side sends to this WAV file (8 kHz mono).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Hang up, unregister and exit after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+}
+
+/// The SIP transports of `phone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhoneTransport {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS.
+    Tls,
 }
 
 /// `oktell-panel creatio ...`

@@ -42,6 +42,7 @@ fn run_tool(command: &Command, cli: &Cli) -> ExitCode {
     match command {
         Command::Check => startup::check(config),
         Command::Sim(args) => tools::sim::run(args),
+        Command::Phone(args) => tools::phone::run(args),
         Command::Creatio(command) => tools::creatio::run(command, config),
         Command::Secret(command) => tools::secret::run(command, config),
     }

@@ -10,4 +10,6 @@ pub mod creatio;
 pub mod logging;
 pub mod oktell_link;
 pub mod paths;
+pub mod phone;
 pub mod secrets;
+pub mod sip_link;

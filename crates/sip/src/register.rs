@@ -181,6 +181,11 @@ impl Registration {
         self.phase == Phase::Registered
     }
 
+    /// A REGISTER is in flight.
+    pub fn is_busy(&self) -> bool {
+        self.transaction.is_some()
+    }
+
     /// Starts (or restarts) registering now.
     pub fn register(&mut self, now: Instant) {
         self.unregister_pending = false;

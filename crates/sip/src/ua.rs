@@ -22,8 +22,8 @@ use crate::{
     register::{RegisterConfig, RegisterEvent, Registration},
     sdp::{MediaConfig, Negotiated},
     transaction::{
-        ClientEvent, ClientTransaction, Reliability, ServerEvent, ServerTransaction, TimerConfig, TransactionKey,
-        new_branch,
+        ClientEvent, ClientState, ClientTransaction, Reliability, ServerEvent, ServerTransaction, TimerConfig,
+        TransactionKey, new_branch,
     },
 };
 
@@ -206,6 +206,35 @@ impl UserAgent {
         self.drain_registration();
     }
 
+    /// The RTP port that calls created from now on advertise. A driver that gives each call
+    /// its own socket binds the next one ahead and sets its port here after every new call.
+    pub fn set_media_port(&mut self, port: u16) {
+        self.config.media.port = port;
+    }
+
+    // ---- getters ----
+
+    /// The calls the user agent knows, oldest first.
+    pub fn calls(&self) -> impl Iterator<Item = CallHandle> + '_ {
+        self.calls.keys().copied()
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.registration.is_registered()
+    }
+
+    /// No request of ours still waits for its final response: a driver that is shutting down
+    /// may stop once this holds (and no call remains).
+    pub fn is_idle(&self) -> bool {
+        !self.registration.is_busy()
+            && self.clients.values().all(|e| {
+                matches!(
+                    e.tx.state(),
+                    ClientState::Completed | ClientState::Accepted | ClientState::Terminated
+                )
+            })
+    }
+
     // ---- input ----
 
     /// One datagram from `from`. Malformed requests get their 400 (RFC 3261 §8.2); malformed
@@ -348,6 +377,13 @@ impl UserAgent {
         let status = StatusCode::new(reply.status)?;
         let to_tag = reply.to_tag.unwrap_or(&fresh_tag);
         let mut response = Response::to_request(entry.tx.request(), status, reply.reason, to_tag);
+        // §12.1.1: a dialog-creating response carries the request's Record-Route, so that the
+        // caller learns the same route set (proxies such as kamailio do not add it).
+        if entry.tx.request().method == Method::Invite && (101..300).contains(&reply.status) {
+            for route in entry.tx.request().headers.get_all("Record-Route") {
+                response.headers.push("Record-Route", route);
+            }
+        }
         for (name, value) in reply.headers {
             response.headers.push(name, value);
         }

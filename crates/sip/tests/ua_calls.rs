@@ -927,3 +927,30 @@ fn keepalive_crlf_is_ignored() {
     h.deliver(0, b"\r\n\r\n");
     assert!(h.sent().is_empty());
 }
+
+/// RFC 3261 §12.1.1: the caller learns the route set from our 180 and 200, so both must carry
+/// the INVITE's Record-Route (kamailio does not add it to responses; without it the caller's
+/// ACK and BYE bypass the proxy and get lost).
+#[test]
+fn dialog_creating_responses_copy_the_record_route() {
+    let mut h = Harness::new();
+    let rr = "Record-Route: <sip:127.0.0.1:5060;lr;ftag=pbx1>\r\nRecord-Route: <sip:10.0.0.1;lr>\r\n";
+    let invite = format!("{INCOMING}{rr}Content-Length: {}\r\n\r\n{PBX_SDP}", PBX_SDP.len());
+    h.deliver(0, invite.as_bytes());
+    let ringing = h.responses().remove(0);
+    let call = match &h.events()[..] {
+        [UaEvent::IncomingCall { call, .. }] => *call,
+        events => panic!("{events:?}"),
+    };
+    h.ua.answer(h.at(100), call).unwrap();
+    let ok = h.responses().remove(0);
+    for response in [&ringing, &ok] {
+        let routes: Vec<&str> = response.headers.get_all("Record-Route").collect();
+        assert_eq!(
+            routes,
+            vec!["<sip:127.0.0.1:5060;lr;ftag=pbx1>", "<sip:10.0.0.1;lr>"],
+            "{}",
+            response.status
+        );
+    }
+}

@@ -206,6 +206,48 @@ fn call_hold_resume_and_hangup_between_two_user_agents() {
 }
 
 #[test]
+fn hold_asked_while_the_peers_re_invite_awaits_its_ack_goes_out_after_the_ack() {
+    let mut p = Pair::new();
+    let call_a = p.a.call(p.now, &bob_uri()).unwrap();
+    p.drive(Duration::from_secs(1));
+    let call_b = p.incoming();
+    p.b.answer(p.now, call_b).unwrap();
+    p.drive(Duration::from_secs(1));
+
+    p.a.hold(p.now, call_a).unwrap();
+    let limit = p.now + Duration::from_secs(1);
+    let bob_saw_hold = |events: &[UaEvent]| events.iter().any(|e| matches!(e, UaEvent::MediaUpdated { .. }));
+    while !bob_saw_hold(&p.b_events) {
+        assert!(p.step(limit), "bob never saw alice's hold");
+    }
+    // Bob's 200 to the re-INVITE is on the wire and its ACK is not back yet: his own hold must wait, not fail.
+    p.b.hold(p.now, call_b)
+        .expect("a hold while the ACK is pending is deferred");
+    p.drive(Duration::from_secs(2));
+
+    let last_update = |events: &[UaEvent]| {
+        events.iter().rev().find_map(|e| match e {
+            UaEvent::MediaUpdated { media, .. } => Some(media.clone()),
+            _ => None,
+        })
+    };
+    assert!(
+        last_update(&p.a_events).expect("alice saw bob's offer").held_by_remote,
+        "bob's hold reached alice"
+    );
+    assert_eq!(
+        last_update(&p.b_events).expect("bob's hold was answered").direction,
+        Direction::Inactive
+    );
+    assert!(
+        !p.a_events
+            .iter()
+            .chain(&p.b_events)
+            .any(|e| matches!(e, UaEvent::ModifyFailed { .. }))
+    );
+}
+
+#[test]
 fn lost_invite_lost_200_and_lost_ack_are_all_recovered() {
     let mut p = Pair::new();
     p.drop_next = vec!["INVITE", "SIP/2.0 200", "ACK"];

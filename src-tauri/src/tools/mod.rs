@@ -1,6 +1,7 @@
 //! The headless subcommands: thin glue from the command line to `runtime` and `sim`, printing for a terminal.
 
 pub mod creatio;
+pub mod phone;
 pub mod secret;
 pub mod sim;
 

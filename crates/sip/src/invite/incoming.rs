@@ -79,6 +79,7 @@ impl UserAgent {
                 reinvite_ack: None,
                 reinvite_retry_at: None,
                 reinvite_retry_hold_before: false,
+                modify_after_ack: false,
             },
         );
         let contact = self.contact();
@@ -172,7 +173,7 @@ impl UserAgent {
         };
         if c.state == CallState::Established {
             if c.retransmit.is_some() {
-                self.on_reinvite_ack(call, &ack);
+                self.on_reinvite_ack(now, call, &ack);
             }
             return;
         }

@@ -24,6 +24,13 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallHandle(pub(crate) u64);
 
+impl CallHandle {
+    /// A number for logs and for the outside world (JSON events); unique within one user agent.
+    pub fn id(self) -> u64 {
+        self.0
+    }
+}
+
 /// Why a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndReason {
@@ -115,6 +122,10 @@ pub(crate) struct Call {
     /// After a 491: when to offer again, and the hold state to restore if that fails too.
     pub(crate) reinvite_retry_at: Option<Instant>,
     pub(crate) reinvite_retry_hold_before: bool,
+    /// The application asked for hold or resume while our 2xx to the peer's re-INVITE waited for its ACK; our
+    /// offer goes out when the ACK arrives (§14.1: one INVITE transaction at a time, and the ACK may carry an
+    /// answer). `reinvite_retry_hold_before` keeps the state to restore if it is refused.
+    pub(crate) modify_after_ack: bool,
 }
 
 impl Call {

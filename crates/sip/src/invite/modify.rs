@@ -34,8 +34,16 @@ impl UserAgent {
 
     fn modify(&mut self, now: Instant, call: CallHandle, hold: bool, action: &'static str) -> Result<(), UaError> {
         let c = self.calls.get_mut(&call).ok_or(UaError::UnknownCall)?;
-        if c.state != CallState::Established || c.reinvite.is_some() || c.retransmit.is_some() {
+        if c.state != CallState::Established || c.reinvite.is_some() || c.bye_after_ack {
             return Err(UaError::InvalidState { action });
+        }
+        if c.retransmit.is_some() {
+            if !c.modify_after_ack {
+                c.reinvite_retry_hold_before = c.local_hold;
+            }
+            c.local_hold = hold;
+            c.modify_after_ack = true;
+            return Ok(());
         }
         let hold_before = c.local_hold;
         c.local_hold = hold;
@@ -255,11 +263,12 @@ impl UserAgent {
     }
 
     /// The ACK of our 2xx to a re-INVITE; carries the answer if we made the offer.
-    pub(crate) fn on_reinvite_ack(&mut self, call: CallHandle, ack: &Request) {
+    pub(crate) fn on_reinvite_ack(&mut self, now: Instant, call: CallHandle, ack: &Request) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
         c.retransmit = None;
+        let deferred = std::mem::take(&mut c.modify_after_ack).then_some(c.reinvite_retry_hold_before);
         if let Some(pending) = c.pending_offer.take() {
             match c.negotiator.accept_answer(pending, &String::from_utf8_lossy(&ack.body)) {
                 Ok(media) => {
@@ -270,6 +279,12 @@ impl UserAgent {
                     tracing::warn!(%error, "answer in ACK unusable; keeping the previous session")
                 }
             }
+        }
+        if let Some(hold_before) = deferred {
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.auth_retried = false;
+            }
+            self.send_reinvite(now, call, hold_before);
         }
     }
 

@@ -69,6 +69,7 @@ impl UserAgent {
                 reinvite_ack: None,
                 reinvite_retry_at: None,
                 reinvite_retry_hold_before: false,
+                modify_after_ack: false,
             },
         );
         tracing::info!(call = ?handle, "placing call");
