@@ -235,6 +235,15 @@ pub enum ConnectionState {
 pub enum Event {
     /// Connection progress.
     Connection(ConnectionState),
+    /// A socket to this server could not be opened (connection refused,
+    /// name not resolved, TLS certificate not trusted, handshake refused).
+    /// Connecting goes on with the other URLs and then the backoff.
+    SocketFailed {
+        /// The URL that failed.
+        url: String,
+        /// The driver's description of the failure.
+        reason: String,
+    },
     /// A login was refused (transient ones are retried, see [`LoginError::is_transient`]).
     LoginFailed(LoginError),
     /// A critical post-login step failed; the session reconnects or closes.

@@ -12,6 +12,10 @@ pub struct Config {
     pub urls: Vec<String>,
     /// Use `wss://` and port 443 for addresses given without a scheme.
     pub secure: bool,
+    /// Port of the `wss://` socket a `websocketredirect` sends us to. The
+    /// protocol hard-wires 443 (§1.4); a TLS front end on another port (and
+    /// every loopback test) needs it configurable.
+    pub secure_redirect_port: u16,
     /// Login name (`userlogin`).
     pub login: String,
     /// Clear-text password; only its digests are ever sent.
@@ -57,6 +61,7 @@ impl Config {
         Config {
             urls,
             secure: false,
+            secure_redirect_port: 443,
             login: login.into(),
             password: None,
             session_id: None,
@@ -83,6 +88,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("urls", &self.urls)
             .field("secure", &self.secure)
+            .field("secure_redirect_port", &self.secure_redirect_port)
             .field("login", &self.login)
             .field("has_password", &self.password.is_some())
             .field("has_session", &self.session_id.is_some())

@@ -240,6 +240,14 @@ impl LineTracker {
         self.auto_call = true;
     }
 
+    /// The link is gone: an auto-call flag set before cannot be trusted,
+    /// because the replies that would clear it were lost with the link. The
+    /// line read after the reconnect is decided by what the server reports
+    /// (a stale flag turned a connected call into "call" for good).
+    pub fn link_lost(&mut self) {
+        self.auto_call = false;
+    }
+
     /// Applies a successful `getextendedlineinfo` reply (§3.5 rules 1–9; the
     /// WebRTC-only rules 7–8 do not apply to a desk phone).
     pub fn apply(&mut self, now: Instant, info: &LineInfo) -> LineChange {

@@ -291,6 +291,23 @@ impl Session {
         }
     }
 
+    /// The driver could not open this socket: reports
+    /// [`Event::SocketFailed`] with the driver's `reason` (refused, DNS,
+    /// TLS, handshake) so the operator sees why, then handles it as closed.
+    pub fn handle_socket_failed(&mut self, now: Instant, socket: SocketId, reason: &str) {
+        if let Phase::Connecting { candidates } = &self.phase
+            && let Some(c) = candidates
+                .iter()
+                .find(|c| c.socket == socket && c.state != CandidateState::Failed)
+        {
+            self.events.push_back(Event::SocketFailed {
+                url: c.url.clone(),
+                reason: reason.to_owned(),
+            });
+        }
+        self.handle_socket_closed(now, socket);
+    }
+
     /// The socket closed or failed (also for sockets that never opened).
     pub fn handle_socket_closed(&mut self, now: Instant, socket: SocketId) {
         match &mut self.phase {
@@ -471,7 +488,7 @@ impl Session {
             return;
         }
         if frame.name == WEBSOCKET_REDIRECT {
-            let url = crate::url::secure_redirect(&c.url);
+            let url = crate::url::secure_redirect(&c.url, self.config.secure_redirect_port);
             c.state = CandidateState::Failed;
             let index = socket.candidate;
             self.actions.push_back(Action::Close { socket });
@@ -565,6 +582,7 @@ impl Session {
         self.subscribed.clear();
         self.reassembler.clear();
         self.rereads.reset();
+        self.line.link_lost();
         self.handled_conference = None;
         self.timers.clear();
     }

@@ -45,29 +45,33 @@ pub fn normalize_all(addresses: &[String], secure: bool) -> Result<Vec<String>, 
     addresses.iter().take(MAX_URLS).map(|a| normalize(a, secure)).collect()
 }
 
-/// The URL a `websocketredirect` sends us to: `ws://` becomes `wss://` and the
-/// first `:<digits>` becomes `:443` (`ws://pbx:4066` → `wss://pbx:443`).
-pub fn secure_redirect(url: &str) -> String {
+/// The URL a `websocketredirect` sends us to: `ws://` becomes `wss://` and
+/// the port becomes `port` (§1.4 hard-wires 443, which
+/// [`crate::Config::secure_redirect_port`] defaults to):
+/// `ws://pbx:4066/x` → `wss://pbx:443/x`. Without a port in the URL, 443 stays
+/// implicit and any other port is added.
+pub fn secure_redirect(url: &str, port: u16) -> String {
     let rest = url
         .strip_prefix("wss://")
         .or_else(|| url.strip_prefix("ws://"))
         .unwrap_or(url);
-    format!("wss://{}", replace_first_port(rest))
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = strip_port(authority);
+    if port == 443 && host.len() == authority.len() {
+        format!("wss://{authority}{path}")
+    } else {
+        format!("wss://{host}:{port}{path}")
+    }
 }
 
-fn replace_first_port(rest: &str) -> String {
-    let bytes = rest.as_bytes();
-    for (i, _) in rest.match_indices(':') {
-        let digits = bytes
-            .get(i + 1..)
-            .map_or(0, |tail| tail.iter().take_while(|b| b.is_ascii_digit()).count());
-        if digits > 0 {
-            let (head, tail) = rest.split_at(i);
-            let after = tail.get(1 + digits..).unwrap_or_default();
-            return format!("{head}:443{after}");
-        }
-    }
-    rest.to_owned()
+/// The host of `host[:port]`, also for a bracketed IPv6 literal.
+fn strip_port(authority: &str) -> &str {
+    let host_end = if authority.starts_with('[') {
+        authority.find(']').map_or(authority.len(), |i| i + 1)
+    } else {
+        authority.find(':').unwrap_or(authority.len())
+    };
+    authority.get(..host_end).unwrap_or(authority)
 }
 
 /// Whether the address ends in `:` and one to five digits.
@@ -119,8 +123,21 @@ mod tests {
 
     #[test]
     fn redirect_goes_to_wss_on_443() {
-        assert_eq!(secure_redirect("ws://pbx:4066"), "wss://pbx:443");
-        assert_eq!(secure_redirect("ws://pbx:4066/path"), "wss://pbx:443/path");
-        assert_eq!(secure_redirect("ws://pbx"), "wss://pbx");
+        assert_eq!(secure_redirect("ws://pbx:4066", 443), "wss://pbx:443");
+        assert_eq!(secure_redirect("ws://pbx:4066/path", 443), "wss://pbx:443/path");
+        assert_eq!(secure_redirect("ws://pbx", 443), "wss://pbx");
+        assert_eq!(secure_redirect("ws://pbx/a:1", 443), "wss://pbx/a:1");
+    }
+
+    #[test]
+    fn redirect_uses_the_configured_port() {
+        assert_eq!(secure_redirect("ws://127.0.0.1:4066", 8443), "wss://127.0.0.1:8443");
+        assert_eq!(secure_redirect("ws://pbx/x", 8443), "wss://pbx:8443/x");
+    }
+
+    #[test]
+    fn redirect_keeps_an_ipv6_host_whole() {
+        assert_eq!(secure_redirect("ws://[::1]:4066", 443), "wss://[::1]:443");
+        assert_eq!(secure_redirect("ws://[::1]/p", 8443), "wss://[::1]:8443/p");
     }
 }

@@ -192,3 +192,35 @@ fn bad_configurations_are_refused() {
     c.urls = vec!["http://pbx".into()];
     assert!(oktell::Session::new(c, now).is_err());
 }
+
+#[test]
+fn a_socket_that_cannot_open_is_reported_with_its_url_and_reason() {
+    let mut h = Harness::new(two_urls());
+    let opens = opened(&h);
+    h.session.handle_socket_failed(h.now, opens[0].0, "connection refused");
+    h.drain();
+    assert!(h.events.contains(&oktell::Event::SocketFailed {
+        url: "ws://127.0.0.1:4066".into(),
+        reason: "connection refused".into(),
+    }));
+    assert!(
+        !h.events
+            .iter()
+            .any(|e| matches!(e, oktell::Event::Connection(ConnectionState::Reconnecting { .. })))
+    );
+    // The last candidate failing too starts the backoff; a repeated report is not a second failure.
+    h.session.handle_socket_failed(h.now, opens[1].0, "connection refused");
+    h.session.handle_socket_failed(h.now, opens[1].0, "connection refused");
+    h.drain();
+    let failures = h
+        .events
+        .iter()
+        .filter(|e| matches!(e, oktell::Event::SocketFailed { .. }))
+        .count();
+    assert_eq!(failures, 2);
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(e, oktell::Event::Connection(ConnectionState::Reconnecting { .. })))
+    );
+}

@@ -203,3 +203,32 @@ fn commands_in_flight_fail_when_the_connection_drops() {
     assert!(h.events.iter().any(|e| matches!(e,
         Event::CommandFailed { id: i, failure: oktell::error::CommandFailure::ConnectionLost { method: "setuserstate" } } if *i == id)));
 }
+
+#[test]
+fn an_auto_call_cut_off_by_a_drop_does_not_outlive_the_link() {
+    let mut h = Harness::new(config());
+    let s = h.login();
+    // The auto-call starts; the link drops before the line re-read is answered.
+    h.push(
+        s,
+        "phoneevent_acmcallstarted",
+        json!({"chainid": "C3", "number": "102"}),
+    );
+    h.expect("getextendedlineinfo");
+    h.outbox.clear();
+    h.close(s);
+    let Some(ConnectionState::Reconnecting { delay, .. }) = h.connection_states().last().cloned() else {
+        panic!("no reconnect: {:?}", h.connection_states());
+    };
+    h.advance(delay);
+    h.handshake();
+    // Meanwhile the far end answered: the server reports a connected call.
+    h.serve_with(|s| {
+        (s.name == "getextendedlineinfo").then(|| {
+            json!({"result":1,"linestatestr":"lsCommutated","timertalklensec":3,
+                "abonent":{"number":"102","iscommutated":true}})
+        })
+    });
+    assert!(h.session.is_connected());
+    assert_eq!(h.session.line().state, PhoneState::Talk);
+}

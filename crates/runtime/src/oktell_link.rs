@@ -7,18 +7,28 @@
 //! `oktell` crate). Each WebSocket lives in a small task of its own that only
 //! moves text frames between the network and two channels, so the session
 //! never waits on the network.
+//!
+//! `wss://` goes through rustls on the `ring` provider, trusting the system's
+//! roots plus, optionally, one CA file (a PBX with a company-issued
+//! certificate): see [`Tls`].
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use oktell::error::{CommandError, ConfigError};
 use oktell::{Action, Command, Event, RequestId, Session, SocketId};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Commands waiting for the session task.
 const COMMAND_QUEUE: usize = 32;
@@ -36,6 +46,102 @@ pub enum LinkError {
     /// The session task has ended.
     #[error("the Oktell session has ended")]
     Stopped,
+}
+
+/// Why the TLS settings for `wss://` could not be built. All of these are
+/// configuration faults: the operator (or the installer) must fix a file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The configured CA file cannot be read.
+    #[error("cannot read the CA file {path}: {source}")]
+    CaFileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The CA file is not PEM, or holds no usable certificate.
+    #[error("the CA file {path} holds no usable PEM certificate: {reason}")]
+    CaFileMalformed {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// rustls refused the configuration (a protocol-version mismatch: our bug).
+    #[error("TLS configuration refused: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// The trust settings of `wss://` sockets. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl Tls {
+    /// Trusts the system's root certificates and, when given, every
+    /// certificate in the PEM file `ca_file`. An unreadable part of the
+    /// system store is logged and skipped.
+    pub fn new(ca_file: Option<&Path>) -> Result<Tls, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        let system = rustls_native_certs::load_native_certs();
+        for error in &system.errors {
+            tracing::warn!(%error, "part of the system certificate store is unreadable");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(system.certs);
+        tracing::debug!(added, ignored, "system trust roots loaded");
+        if let Some(path) = ca_file {
+            add_ca_file(&mut roots, path)?;
+        }
+        Tls::with_roots(roots)
+    }
+
+    /// Trusts only the certificates in the PEM file `ca_file` (tests, and
+    /// sites that pin their PBX's CA).
+    pub fn only_ca_file(ca_file: &Path) -> Result<Tls, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        add_ca_file(&mut roots, ca_file)?;
+        Tls::with_roots(roots)
+    }
+
+    /// An empty store is not an error: `ws://` needs none, and a `wss://`
+    /// socket then fails with an "unknown issuer" the operator can act on.
+    fn with_roots(roots: rustls::RootCertStore) -> Result<Tls, TlsError> {
+        if roots.is_empty() {
+            tracing::warn!("no trusted root certificates: wss:// servers will be refused");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Tls {
+            config: Arc::new(config),
+        })
+    }
+}
+
+fn add_ca_file(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), TlsError> {
+    let pem = std::fs::read(path).map_err(|source| TlsError::CaFileUnreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    let malformed = |reason: String| TlsError::CaFileMalformed {
+        path: path.to_owned(),
+        reason,
+    };
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| malformed(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(malformed("no CERTIFICATE block".to_owned()));
+    }
+    for cert in certs {
+        roots.add(cert).map_err(|e| malformed(e.to_string()))?;
+    }
+    Ok(())
 }
 
 struct LinkRequest {
@@ -64,11 +170,16 @@ impl OktellLink {
     /// never dropped) and ends when it is closed.
     pub fn spawn(
         config: oktell::Config,
+        tls: Tls,
         events: mpsc::Sender<Event>,
     ) -> Result<(OktellLink, JoinHandle<()>), ConfigError> {
+        let sockets = SocketSettings {
+            tls,
+            max_frame_len: config.max_frame_len,
+        };
         let session = Session::new(config, Instant::now())?;
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
-        let task = tokio::spawn(run(session, rx, events));
+        let task = tokio::spawn(run(session, sockets, rx, events));
         Ok((OktellLink { commands }, task))
     }
 
@@ -84,15 +195,29 @@ impl OktellLink {
     }
 }
 
+/// What every socket task needs besides its URL.
+#[derive(Debug, Clone)]
+struct SocketSettings {
+    tls: Tls,
+    max_frame_len: usize,
+}
+
 /// What a socket task reports.
 #[derive(Debug)]
 enum SocketEvent {
     Opened,
+    /// The socket never opened; the reason is for the operator's eyes.
+    Failed(String),
     Text(String),
     Closed,
 }
 
-async fn run(mut session: Session, mut commands: mpsc::Receiver<LinkRequest>, events: mpsc::Sender<Event>) {
+async fn run(
+    mut session: Session,
+    settings: SocketSettings,
+    mut commands: mpsc::Receiver<LinkRequest>,
+    events: mpsc::Sender<Event>,
+) {
     let (socket_tx, mut socket_rx) = mpsc::channel::<(SocketId, SocketEvent)>(SOCKET_QUEUE);
     let mut sockets: HashMap<SocketId, mpsc::Sender<String>> = HashMap::new();
     let mut commands_open = true;
@@ -106,7 +231,8 @@ async fn run(mut session: Session, mut commands: mpsc::Receiver<LinkRequest>, ev
                 } => {
                     let (tx, rx) = mpsc::channel(OUTGOING_QUEUE);
                     sockets.insert(socket, tx);
-                    tokio::spawn(socket_task(socket, url, subprotocol, rx, socket_tx.clone()));
+                    let task = socket_task(socket, url, subprotocol, settings.clone(), rx, socket_tx.clone());
+                    tokio::spawn(task);
                 }
                 // Dropping the sender makes the socket task close the socket.
                 Action::Close { socket } => {
@@ -136,6 +262,10 @@ async fn run(mut session: Session, mut commands: mpsc::Receiver<LinkRequest>, ev
                 let now = Instant::now();
                 match event {
                     SocketEvent::Opened => session.handle_socket_opened(now, socket),
+                    SocketEvent::Failed(reason) => {
+                        sockets.remove(&socket);
+                        session.handle_socket_failed(now, socket, &reason);
+                    }
                     SocketEvent::Text(text) => {
                         if let Err(error) = session.handle_frame(now, socket, &text) {
                             tracing::warn!(%error, "unusable frame from the Oktell server");
@@ -172,36 +302,58 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 /// Connects one WebSocket and shuttles text frames until either side ends.
-/// Always reports `Closed` last, also when the connection never opened.
+/// Always reports `Failed` or `Closed` last.
 async fn socket_task(
     socket: SocketId,
     url: String,
     subprotocol: &'static str,
+    settings: SocketSettings,
     mut outgoing: mpsc::Receiver<String>,
     events: mpsc::Sender<(SocketId, SocketEvent)>,
 ) {
-    if let Err(error) = shuttle(socket, &url, subprotocol, &mut outgoing, &events).await {
+    let ws = match connect(&url, subprotocol, &settings).await {
+        Ok(ws) => ws,
+        Err(error) => {
+            tracing::info!(%url, %error, "cannot open the Oktell socket");
+            let _ = events.send((socket, SocketEvent::Failed(error.to_string()))).await;
+            return;
+        }
+    };
+    if events.send((socket, SocketEvent::Opened)).await.is_ok()
+        && let Err(error) = shuttle(socket, ws, &mut outgoing, &events).await
+    {
         tracing::info!(%url, %error, "Oktell socket ended");
     }
     let _ = events.send((socket, SocketEvent::Closed)).await;
 }
 
-async fn shuttle(
-    socket: SocketId,
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(
     url: &str,
     subprotocol: &'static str,
-    outgoing: &mut mpsc::Receiver<String>,
-    events: &mpsc::Sender<(SocketId, SocketEvent)>,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    settings: &SocketSettings,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     let mut request = url.into_client_request()?;
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(subprotocol));
+    let limits = WebSocketConfig::default()
+        .max_message_size(Some(settings.max_frame_len))
+        .max_frame_size(Some(settings.max_frame_len));
+    let connector = Connector::Rustls(Arc::clone(&settings.tls.config));
     // tungstenite fails the handshake unless the server selects `json`.
-    let (mut ws, _response) = tokio_tungstenite::connect_async(request).await?;
-    if events.send((socket, SocketEvent::Opened)).await.is_err() {
-        return Ok(());
-    }
+    let (ws, _response) =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(limits), true, Some(connector)).await?;
+    Ok(ws)
+}
+
+async fn shuttle(
+    socket: SocketId,
+    mut ws: Socket,
+    outgoing: &mut mpsc::Receiver<String>,
+    events: &mpsc::Sender<(SocketId, SocketEvent)>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     loop {
         tokio::select! {
             incoming = ws.next() => match incoming {
@@ -277,6 +429,19 @@ mod tests {
         }
     }
 
+    /// Plain `ws://` never touches the trust roots; any valid set will do.
+    fn test_tls() -> Tls {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca = rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, ca.pem()).unwrap();
+        Tls::only_ca_file(&path).unwrap()
+    }
+
     async fn next_matching(rx: &mut mpsc::Receiver<Event>, want: impl Fn(&Event) -> bool) {
         loop {
             let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -298,7 +463,7 @@ mod tests {
         let mut config = oktell::Config::new(vec![format!("ws://127.0.0.1:{port}")], "op1");
         config.password = Some("Secret1".into());
         let (events_tx, mut events) = mpsc::channel(64);
-        let (link, task) = OktellLink::spawn(config, events_tx).unwrap();
+        let (link, task) = OktellLink::spawn(config, test_tls(), events_tx).unwrap();
         next_matching(&mut events, |e| {
             matches!(e, Event::Connection(oktell::ConnectionState::Connected))
         })
@@ -336,7 +501,10 @@ mod tests {
         rt.block_on(async {
             let config = oktell::Config::new(vec![], "op1");
             let (tx, _rx) = mpsc::channel(1);
-            assert!(matches!(OktellLink::spawn(config, tx), Err(ConfigError::NoUrl)));
+            assert!(matches!(
+                OktellLink::spawn(config, test_tls(), tx),
+                Err(ConfigError::NoUrl)
+            ));
         });
     }
 }

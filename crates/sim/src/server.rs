@@ -246,6 +246,11 @@ async fn accept_oktell(listener: TcpListener, core: mpsc::Sender<CoreInput>, mut
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Events are small frames that must leave at once: with Nagle on, a ring waits for the
+                    // client's delayed ACK (about 40 ms on Linux).
+                    if let Err(error) = stream.set_nodelay(true) {
+                        tracing::warn!(%error, "cannot disable Nagle on an Oktell connection");
+                    }
                     let span = tracing::debug_span!("oktell_client", %peer);
                     tokio::spawn(run_connection(stream, core.clone()).instrument(span));
                 }
