@@ -6,9 +6,13 @@
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+use serde_json::{Value, json};
 
 use support::display::Display;
 use support::wait_for;
@@ -27,20 +31,32 @@ struct App {
     _tray: Tray,
     display: Display,
     home: tempfile::TempDir,
+    output: PathBuf,
     _turn: MutexGuard<'static, ()>,
 }
 
 impl App {
-    /// Launches the app with an empty configuration (the demo world) in a fresh home.
+    /// Launches the app with an empty configuration (the built-in demo world) in a fresh home.
     fn launch(test: &str) -> App {
+        App::launch_in(test, None)
+    }
+
+    /// Launches the app with an empty configuration in a fresh home; the demo serves `world` (TOML) when given.
+    fn launch_in(test: &str, world: Option<&str>) -> App {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let output = support::output_dir(test);
         let home = tempfile::tempdir().expect("a temporary home");
         let config = home.path().join("config");
         let data = home.path().join("data");
+        let world_file = home.path().join("world.toml");
+        let mut env = vec![("XDG_CONFIG_HOME", config.as_path()), ("XDG_DATA_HOME", data.as_path())];
+        if let Some(world) = world {
+            std::fs::write(&world_file, world).expect("write the world file");
+            env.push(("OKTELL_PANEL_DEMO_WORLD", world_file.as_path()));
+        }
         let display = Display::start();
         let tray = Tray::start(&display);
-        let driver = Driver::start(&display, &[("XDG_CONFIG_HOME", &config), ("XDG_DATA_HOME", &data)]);
+        let driver = Driver::start(&display, &env);
         let session = driver.launch(Path::new(env!("CARGO_BIN_EXE_oktell-panel")), &[], &output);
         App {
             session,
@@ -48,8 +64,46 @@ impl App {
             _tray: tray,
             display,
             home,
+            output,
             _turn: turn,
         }
+    }
+
+    /// The simulator's control address, from the endpoints file the demo writes into its data folder.
+    fn control(&self) -> String {
+        let file = self
+            .home
+            .path()
+            .join("data")
+            .join("oktell-panel")
+            .join("demo-endpoints.json");
+        let endpoints: Value = wait_for("the demo endpoints file", Duration::from_secs(20), || {
+            let text = std::fs::read_to_string(&file).ok()?;
+            serde_json::from_str(&text).ok()
+        });
+        endpoints["control"].as_str().expect("a control address").to_owned()
+    }
+
+    /// Waits until the panel shows Oktell connected.
+    fn wait_for_oktell(&self) {
+        wait_for("Oktell to connect", Duration::from_secs(20), || {
+            let class = self
+                .session
+                .execute("return document.querySelector('#systems [data-system=oktell]')?.className ?? '';");
+            (class.as_str() == Some("system ok")).then_some(())
+        });
+    }
+
+    /// A screenshot of the whole X screen (the popup is a window of its own, outside the WebDriver session).
+    fn screen_shot(&self, name: &str) -> PathBuf {
+        let file = self.output.join(format!("{name}.png"));
+        let status = std::process::Command::new("import")
+            .args(["-display", &self.display.name, "-window", "root"])
+            .arg(&file)
+            .status()
+            .expect("ImageMagick's import");
+        assert!(status.success(), "import failed: {status}");
+        file
     }
 
     fn config_file(&self) -> PathBuf {
@@ -79,6 +133,228 @@ fn the_panel_opens_in_demo_mode() {
     eprintln!("panel screenshot: {}", shot.display());
 }
 
+/// One request to the simulator's control API (HTTP/1.0: the answer is the body up to the close).
+fn control(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    let address = base.strip_prefix("http://").expect("an http:// control address");
+    let mut stream = TcpStream::connect(address).expect("connect to the control API");
+    let body = body.map(|body| body.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send the request");
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("read the reply");
+    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
+    assert!(
+        head.starts_with("HTTP/1.") && head.contains(" 200 "),
+        "{method} {path}: {head}\n{body}"
+    );
+    serde_json::from_str(body).expect("a JSON body")
+}
+
+/// The sample world without its background callers (they would ring the operator in the middle of a test), plus
+/// a Creatio contact whose name is markup.
+fn quiet_world_with_contact(name: &str, phone: &str) -> String {
+    let example = include_str!("../crates/sim/world.example.toml");
+    let background = ["incoming_call_every_ms", "presence_change_every_ms"];
+    let quiet: Vec<&str> = example
+        .lines()
+        .filter(|line| !background.iter().any(|key| line.starts_with(key)))
+        .collect();
+    assert_eq!(
+        quiet.len() + 2,
+        example.lines().count(),
+        "the sample world's [activity] changed"
+    );
+    let contact = json!({ "name": name, "phones": [{ "kind": "mobile", "number": phone }] });
+    format!(
+        "{}\n\n[[creatio.contacts]]\nname = {}\nphones = [{{ kind = \"mobile\", number = {} }}]\n",
+        quiet.join("\n"),
+        contact["name"],
+        contact["phones"][0]["number"],
+    )
+}
+
+#[test]
+fn the_demo_panel_logs_in_as_op1_and_shows_the_agent_status() {
+    let app = App::launch("demo_login");
+    app.wait_for_oktell();
+    let status = app.session.find("#agent-status");
+    let text = wait_for("the agent status", Duration::from_secs(10), || {
+        let text = status.text();
+        text.starts_with("Ready").then_some(text)
+    });
+    assert!(
+        app.session.find("#status-select").displayed(),
+        "no status selector while connected ({text})"
+    );
+    let state = control(&app.control(), "GET", "/state", None);
+    let op1 = state["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .any(|connection| connection["login"] == "op1");
+    assert!(op1, "op1 has no connection to the simulator: {state}");
+
+    let picked = app.session.execute(
+        "const select = document.getElementById('status-select'); \
+         const option = [...select.options].find((o) => o.value.startsWith('break')); \
+         select.value = option.value; select.dispatchEvent(new Event('change')); return option.textContent;",
+    );
+    let control_api = app.control();
+    wait_for("op1 on a break in the simulator", Duration::from_secs(10), || {
+        let state = control(&control_api, "GET", "/state", None);
+        let users = state["users"].as_array()?.clone();
+        users
+            .iter()
+            .any(|user| user["login"] == "op1" && user["presence"]["userstateid"] == 2)
+            .then_some(())
+    });
+    let picked = picked.as_str().expect("the picked reason");
+    wait_for(
+        "the break and its reason in the header",
+        Duration::from_secs(10),
+        || (status.text() == picked).then_some(()),
+    );
+    app.session.screenshot("panel_on_break");
+}
+
+#[test]
+fn a_call_rings_with_the_creatio_name_shown_as_text_and_answering_reaches_the_pbx() {
+    const NAME: &str = "<img src=x onerror=\"document.title='pwned'\"><b>Зоя Взломова</b>";
+    let app = App::launch_in(
+        "ringing_call",
+        Some(&quiet_world_with_contact(NAME, "+7 926 000-11-22")),
+    );
+    app.wait_for_oktell();
+    let control_api = app.control();
+    let created = control(
+        &control_api,
+        "POST",
+        "/calls",
+        Some(json!({"from": "89260001122", "to": "101"})),
+    );
+    let call = created["call"].as_u64().expect("a call id");
+
+    let name = app.session.find("#call-name");
+    wait_for("the caller's Creatio name", Duration::from_secs(20), || {
+        (name.text() == NAME).then_some(())
+    });
+    let markup = app
+        .session
+        .execute("return document.querySelectorAll('#call-name *, #history *:is(img, b)').length;");
+    assert_eq!(markup, json!(0), "the caller's name was parsed as HTML");
+    assert_eq!(app.session.title(), "Oktell Panel", "a script in the caller's name ran");
+    wait_for("the popup window", Duration::from_secs(10), || {
+        (!x11::visible_windows(&app.display, "^Incoming call").is_empty()).then_some(())
+    });
+    app.session.screenshot("panel_ringing");
+    app.screen_shot("screen_with_popup");
+
+    app.session.find("#action-answer").click();
+    let state = wait_for("the simulator to connect the call", Duration::from_secs(15), || {
+        let state = control(&control_api, "GET", "/state", None);
+        let talking = state["calls"]
+            .as_array()?
+            .iter()
+            .any(|c| c["id"] == call && c["state"] == "talking");
+        talking.then_some(state)
+    });
+    assert!(
+        state["calls"].as_array().is_some_and(|calls| calls.len() == 1),
+        "{state}"
+    );
+    let call_state = app.session.find("#call-state");
+    wait_for("the panel to show the conversation", Duration::from_secs(10), || {
+        call_state.text().contains("Talking").then_some(())
+    });
+    wait_for("the popup to close", Duration::from_secs(10), || {
+        x11::visible_windows(&app.display, "^Incoming call")
+            .is_empty()
+            .then_some(())
+    });
+    app.session.screenshot("panel_talking");
+
+    control(&control_api, "POST", &format!("/calls/{call}/hangup"), None);
+    let history = app.session.find("#history");
+    wait_for("the call in the history", Duration::from_secs(10), || {
+        history.text().contains(NAME).then_some(())
+    });
+    app.session.screenshot("panel_history");
+    let records = wait_for(
+        "the call record in the simulated Creatio",
+        Duration::from_secs(20),
+        || {
+            let records = control(&control_api, "GET", "/creatio/calls", None);
+            let ours = records.as_array()?.iter().any(|record| {
+                record["CallerId"]
+                    .as_str()
+                    .is_some_and(|caller| caller.contains("9260001122"))
+            });
+            ours.then_some(records)
+        },
+    );
+    assert_eq!(records.as_array().map(Vec::len), Some(1), "{records}");
+}
+
+#[test]
+fn holding_and_resuming_from_the_panel_reaches_the_pbx_and_the_panel_follows() {
+    const NAME: &str = "Зоя Тестова";
+    let app = App::launch_in("hold_resume", Some(&quiet_world_with_contact(NAME, "+7 926 000-11-22")));
+    app.wait_for_oktell();
+    let control_api = app.control();
+    let created = control(
+        &control_api,
+        "POST",
+        "/calls",
+        Some(json!({"from": "89260001122", "to": "101"})),
+    );
+    let call = created["call"].as_u64().expect("a call id");
+    let call_is = |wanted: &str| {
+        let state = control(&control_api, "GET", "/state", None);
+        let found = state["calls"]
+            .as_array()?
+            .iter()
+            .any(|c| c["id"] == call && c["state"] == wanted);
+        found.then_some(())
+    };
+    let answer = app.session.find("#action-answer");
+    wait_for("the answer button", Duration::from_secs(20), || {
+        answer.displayed().then_some(())
+    });
+    answer.click();
+    wait_for("the simulator to connect the call", Duration::from_secs(10), || {
+        call_is("talking")
+    });
+
+    app.session.find("#action-hold").click();
+    wait_for("the simulator to hold the call", Duration::from_secs(10), || {
+        call_is("on_hold")
+    });
+    let resume = app.session.find("#action-resume");
+    wait_for("the resume button", Duration::from_secs(10), || {
+        resume.displayed().then_some(())
+    });
+    app.session.screenshot("panel_on_hold");
+    resume.click();
+    wait_for("the simulator to resume the call", Duration::from_secs(10), || {
+        call_is("talking")
+    });
+    let call_state = app.session.find("#call-state");
+    wait_for(
+        "the panel to show the conversation again",
+        Duration::from_secs(10),
+        || call_state.text().contains("Talking").then_some(()),
+    );
+    control(&control_api, "POST", &format!("/calls/{call}/hangup"), None);
+    let history = app.session.find("#history");
+    wait_for("the call in the history", Duration::from_secs(10), || {
+        history.text().contains(NAME).then_some(())
+    });
+}
+
 #[test]
 fn the_diagnostics_button_round_trips_a_command() {
     let app = App::launch("diagnostics");
@@ -100,6 +376,8 @@ fn the_diagnostics_button_round_trips_a_command() {
 #[test]
 fn closing_hides_the_panel_to_the_tray_and_the_tray_menu_brings_it_back() {
     let app = App::launch("close_to_tray");
+    // The icon changes picture (offline to ready) once the demo logs in; find it after that.
+    app.wait_for_oktell();
     let panel_visible = || !x11::visible_windows(&app.display, "^Oktell Panel$").is_empty();
     wait_for("the panel window", Duration::from_secs(10), || {
         panel_visible().then_some(())

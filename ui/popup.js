@@ -1,6 +1,36 @@
-// The ringing popup: shows who is calling and offers answer/decline once the call model drives it.
+// The ringing popup: who is calling, and Answer/Decline while the model allows them. It shows the view's `popup`
+// call; the shell shows and hides the window itself. Foreign text goes in with textContent only.
 "use strict";
 
 const { invoke } = window.__TAURI__.core;
+const { listen } = window.__TAURI__.event;
 
-invoke("get_view").catch((err) => console.error("cannot read the panel view", err));
+let shownRev = 0;
+
+function render(view) {
+  if (view === null || view.rev < shownRev) {
+    return;
+  }
+  shownRev = view.rev;
+  const call = view.popup;
+  const party = call ? call.party : null;
+  document.getElementById("caller-name").textContent = party ? party.display : "Incoming call";
+  const number = party && party.number_display && party.number_display !== party.display ? party.number_display : "";
+  document.getElementById("caller-number").textContent = number;
+  for (const action of ["answer", "decline"]) {
+    const allowed = call !== null && view.actions.includes(action);
+    const button = document.getElementById(action);
+    button.disabled = !allowed;
+  }
+}
+
+for (const action of ["answer", "decline"]) {
+  document.getElementById(action).addEventListener("click", () => {
+    invoke("command", { command: { action } }).catch((err) => console.error(`${action} failed`, err));
+  });
+}
+
+listen("view", (event) => render(event.payload)).catch((err) => console.error("cannot follow the panel", err));
+invoke("get_view")
+  .then(render)
+  .catch((err) => console.error("cannot read the panel view", err));

@@ -1,16 +1,51 @@
 //! The IPC surface the windows call. Each command is a one-liner over managed state; the work lives elsewhere.
 
+use runtime::panel::{PanelError, PanelView, UiCommand};
 use serde::Serialize;
 use tauri::{State, WebviewWindow};
 
 use crate::app::Shell;
-use crate::view::PanelView;
+use crate::view::StartupView;
 
-/// The current panel view; each window calls it once on load, then follows the `view` event.
+/// What start-up decided: version, mode, configured systems, a number to dial.
 #[tauri::command]
-pub fn get_view(window: WebviewWindow, shell: State<'_, Shell>) -> PanelView {
+pub fn startup(shell: State<'_, Shell>) -> StartupView {
+    shell.startup.clone()
+}
+
+/// The current panel view, once the panel runs; each window calls it on load, then follows the `view` event.
+#[tauri::command]
+pub fn get_view(window: WebviewWindow, shell: State<'_, Shell>) -> Option<PanelView> {
     tracing::debug!(window = window.label(), "view requested");
-    shell.view()
+    shell.panel().map(|panel| panel.views().borrow().clone())
+}
+
+/// A refused command as the UI gets it: a stable `code` to branch on and a sentence to show.
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    code: &'static str,
+    message: String,
+}
+
+/// Carries out an operator command (`{"action": "answer"}`, `{"action": "set_status", "status": "break",
+/// "reason": 1}`, ...). The JSON is read here rather than by Tauri, so a malformed one also answers
+/// `{code, message}`.
+#[tauri::command]
+pub async fn command(command: serde_json::Value, shell: State<'_, Shell>) -> Result<(), CommandError> {
+    let command: UiCommand = serde_json::from_value(command).map_err(|err| CommandError {
+        code: "malformed",
+        message: format!("The panel does not know this command: {err}."),
+    })?;
+    let Some(panel) = shell.panel() else {
+        return Err(CommandError {
+            code: "not_ready",
+            message: "The panel is not connected yet.".into(),
+        });
+    };
+    panel.command(command).await.map_err(|err: PanelError| CommandError {
+        code: err.code(),
+        message: err.to_string(),
+    })
 }
 
 /// Facts a support engineer asks for first: version, mode, where the configuration and logs are.

@@ -5,8 +5,10 @@
 //! is worth a unit test lives in those crates.
 
 mod app;
+mod bridge;
 mod cli;
 mod commands;
+mod demo;
 mod startup;
 mod tools;
 mod tray;

@@ -19,6 +19,8 @@ pub struct Startup {
     pub demo: bool,
     /// Where the log files go, when the platform has a data folder.
     pub log_dir: Option<PathBuf>,
+    /// The data folder (the demo world's files, the call-record outbox), when the platform has one.
+    pub data_dir: Option<PathBuf>,
     /// A tel:/sip:/callto: link given on the command line.
     pub link: Option<String>,
 }
@@ -35,6 +37,7 @@ impl Startup {
             config_file,
             demo,
             log_dir: paths.as_ref().map(AppPaths::log_dir),
+            data_dir: paths.as_ref().map(|paths| paths.data_dir.clone()),
             link: cli.link.clone(),
         })
     }

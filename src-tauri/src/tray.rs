@@ -3,11 +3,13 @@
 //! On Linux the icon goes through libayatana-appindicator, which gives no click events and no icon position, so
 //! every action is also in the menu; a left click (Windows, macOS) shows the panel.
 
+use runtime::panel::{StatusChoice, UiCommand};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuEvent, MenuItemBuilder, SubmenuBuilder};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
+use crate::app::Shell;
 use crate::windows;
 
 /// The id of the one tray icon.
@@ -15,26 +17,70 @@ pub const TRAY_ID: &str = "main";
 
 const SHOW: &str = "show";
 const QUIT: &str = "quit";
+const STATUS_READY: &str = "status.ready";
+const STATUS_BREAK: &str = "status.break";
+const STATUS_DND: &str = "status.dnd";
 
-/// What the icon shows; one picture per operator state (`icons/tray/*.png`: offline, ready, ringing, talking,
-/// break). The states beyond `Offline` arrive with the Oktell connection.
+/// What the icon shows; one picture per operator state (`icons/tray/*.png`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrayState {
-    /// Not connected to Oktell.
+    /// Neither Oktell nor the softphone is usable.
     Offline,
+    /// Ready for calls.
+    Ready,
+    /// A call rings.
+    Ringing,
+    /// In a call.
+    Talking,
+    /// On a break or do-not-disturb.
+    Break,
+}
+
+impl From<runtime::panel::TrayState> for TrayState {
+    fn from(state: runtime::panel::TrayState) -> Self {
+        use runtime::panel::TrayState as Model;
+        match state {
+            Model::Offline => TrayState::Offline,
+            Model::Ready => TrayState::Ready,
+            Model::Ringing => TrayState::Ringing,
+            Model::Talking => TrayState::Talking,
+            Model::Break => TrayState::Break,
+        }
+    }
 }
 
 impl TrayState {
     fn picture(self) -> &'static [u8] {
         match self {
             TrayState::Offline => include_bytes!("../../icons/tray/offline.png"),
+            TrayState::Ready => include_bytes!("../../icons/tray/ready.png"),
+            TrayState::Ringing => include_bytes!("../../icons/tray/ringing.png"),
+            TrayState::Talking => include_bytes!("../../icons/tray/talking.png"),
+            TrayState::Break => include_bytes!("../../icons/tray/break.png"),
         }
     }
 
     fn tooltip(self) -> &'static str {
         match self {
             TrayState::Offline => "Oktell Panel — offline",
+            TrayState::Ready => "Oktell Panel — ready",
+            TrayState::Ringing => "Oktell Panel — incoming call",
+            TrayState::Talking => "Oktell Panel — in a call",
+            TrayState::Break => "Oktell Panel — on a break",
         }
+    }
+}
+
+/// Switches the icon and tooltip to `state`; a missing tray (no support library) is not an error.
+pub fn show<R: Runtime>(app: &AppHandle<R>, state: TrayState) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let result = Image::from_bytes(state.picture())
+        .and_then(|icon| tray.set_icon(Some(icon)))
+        .and_then(|()| tray.set_tooltip(Some(state.tooltip())));
+    if let Err(err) = result {
+        tracing::warn!(%err, ?state, "could not update the tray icon");
     }
 }
 
@@ -60,24 +106,13 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
         .build(app)
 }
 
-/// The status entries stay disabled until the Oktell connection can carry them out.
+/// The status entries send the same command as the panel's selector (a break takes the first reason); the model
+/// refuses them while Oktell is not connected, and the refusal shows in the panel.
 fn menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     let status = SubmenuBuilder::new(app, "Status")
-        .item(
-            &MenuItemBuilder::with_id("status.ready", "Ready")
-                .enabled(false)
-                .build(app)?,
-        )
-        .item(
-            &MenuItemBuilder::with_id("status.break", "Break")
-                .enabled(false)
-                .build(app)?,
-        )
-        .item(
-            &MenuItemBuilder::with_id("status.dnd", "Do not disturb")
-                .enabled(false)
-                .build(app)?,
-        )
+        .item(&MenuItemBuilder::with_id(STATUS_READY, "Ready").build(app)?)
+        .item(&MenuItemBuilder::with_id(STATUS_BREAK, "Break").build(app)?)
+        .item(&MenuItemBuilder::with_id(STATUS_DND, "Do not disturb").build(app)?)
         .build()?;
     MenuBuilder::new(app)
         .item(&MenuItemBuilder::with_id(SHOW, "Show panel").build(app)?)
@@ -94,6 +129,21 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             tracing::info!("quit from the tray menu");
             app.exit(0);
         }
-        other => tracing::debug!(item = other, "tray menu item without an action yet"),
+        STATUS_READY => set_status(app, StatusChoice::Ready),
+        STATUS_BREAK => set_status(app, StatusChoice::Break { reason: None }),
+        STATUS_DND => set_status(app, StatusChoice::Dnd),
+        other => tracing::debug!(item = other, "unknown tray menu item"),
     }
+}
+
+fn set_status<R: Runtime>(app: &AppHandle<R>, status: StatusChoice) {
+    let Some(panel) = app.state::<Shell>().panel().cloned() else {
+        tracing::info!("the agent status cannot change: the panel is not connected");
+        return;
+    };
+    tauri::async_runtime::spawn(async move {
+        if let Err(err) = panel.command(UiCommand::SetStatus(status)).await {
+            tracing::info!(%err, "status change from the tray refused");
+        }
+    });
 }

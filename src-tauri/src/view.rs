@@ -1,15 +1,13 @@
-//! What the windows render: a serialisable snapshot of the panel, the UI's only source of truth.
-//!
-//! The call model (`crates/call`) will own the live parts; until it is connected the view carries the start-up
-//! facts and the health of each system as the shell knows it.
+//! The start-up facts the windows show beside the live panel view: version, mode, the configured systems (all
+//! the panel knows where no call model runs yet, i.e. with configured servers) and a number to dial from a link.
 
 use serde::Serialize;
 
 use crate::startup::Startup;
 
-/// The panel's state as the UI sees it.
+/// What start-up decided, as the UI sees it.
 #[derive(Debug, Clone, Serialize)]
-pub struct PanelView {
+pub struct StartupView {
     /// The application version.
     pub version: &'static str,
     /// `demo` or `configured`.
@@ -41,9 +39,9 @@ pub struct SystemHealth {
     pub detail: String,
 }
 
-impl PanelView {
+impl StartupView {
     /// The view right after start-up.
-    pub fn initial(startup: &Startup) -> PanelView {
+    pub fn initial(startup: &Startup) -> StartupView {
         let mode = if startup.demo { Mode::Demo } else { Mode::Configured };
         let config = &startup.config;
         let health = |system, configured: Option<String>| match (mode, configured) {
@@ -63,7 +61,7 @@ impl PanelView {
                 detail: "not configured".into(),
             },
         };
-        PanelView {
+        StartupView {
             version: env!("CARGO_PKG_VERSION"),
             mode,
             systems: vec![

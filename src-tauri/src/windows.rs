@@ -44,3 +44,47 @@ pub fn show_panel<R: Runtime>(app: &AppHandle<R>) {
         }
     }
 }
+
+/// Gap between the popup and the screen's edges, in logical pixels (room for a bottom panel or taskbar).
+const POPUP_MARGIN: f64 = 48.0;
+
+/// Shows the ringing popup at the bottom-right of the panel's screen, without taking the focus from what the
+/// operator is typing; or hides it.
+pub fn set_popup_visible<R: Runtime>(app: &AppHandle<R>, visible: bool) {
+    let Some(popup) = app.get_webview_window(POPUP) else {
+        tracing::warn!("the popup window is gone");
+        return;
+    };
+    let result = if visible {
+        place_bottom_right(app, &popup).and_then(|()| popup.show())
+    } else {
+        popup.hide()
+    };
+    if let Err(err) = result {
+        tracing::warn!(%err, visible, "could not show or hide the popup");
+    }
+}
+
+fn place_bottom_right<R: Runtime>(app: &AppHandle<R>, popup: &WebviewWindow<R>) -> tauri::Result<()> {
+    let monitor = match app.get_webview_window(MAIN) {
+        Some(main) => main.current_monitor()?,
+        None => None,
+    };
+    let Some(monitor) = monitor.or(popup.primary_monitor()?) else {
+        return Ok(());
+    };
+    let scale = monitor.scale_factor();
+    let screen = monitor.size().to_logical::<f64>(scale);
+    let origin = monitor.position().to_logical::<f64>(scale);
+    // A window that was never shown may report no size yet; its configured size is what it will have.
+    let (width, height) = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|window| window.label == POPUP)
+        .map_or((0.0, 0.0), |window| (window.width, window.height));
+    let x = origin.x + (screen.width - width - POPUP_MARGIN).max(0.0);
+    let y = origin.y + (screen.height - height - POPUP_MARGIN).max(0.0);
+    popup.set_position(tauri::LogicalPosition::new(x, y))
+}

@@ -9,6 +9,7 @@ pub mod config;
 pub mod creatio;
 pub mod logging;
 pub mod oktell_link;
+pub mod panel;
 pub mod paths;
 pub mod phone;
 pub mod secrets;
