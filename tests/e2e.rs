@@ -106,6 +106,25 @@ impl App {
         file
     }
 
+    /// How many distinct colours a window shows: one while WebKit has not painted it yet, many once text and
+    /// buttons are drawn.
+    fn window_colours(&self, window: &str) -> usize {
+        let file = self.output.join("window-probe.png");
+        let captured = std::process::Command::new("import")
+            .args(["-display", &self.display.name, "-window", window])
+            .arg(&file)
+            .status()
+            .is_ok_and(|status| status.success());
+        let colours = std::process::Command::new("identify")
+            .args(["-format", "%k"])
+            .arg(&file)
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok());
+        let _ = std::fs::remove_file(&file);
+        if captured { colours.unwrap_or(0) } else { 0 }
+    }
+
     fn config_file(&self) -> PathBuf {
         self.home.path().join("config").join("oktell-panel").join("config.toml")
     }
@@ -247,9 +266,14 @@ fn a_call_rings_with_the_creatio_name_shown_as_text_and_answering_reaches_the_pb
         .execute("return document.querySelectorAll('#call-name *, #history *:is(img, b)').length;");
     assert_eq!(markup, json!(0), "the caller's name was parsed as HTML");
     assert_eq!(app.session.title(), "Oktell Panel", "a script in the caller's name ran");
-    wait_for("the popup window", Duration::from_secs(10), || {
-        (!x11::visible_windows(&app.display, "^Incoming call").is_empty()).then_some(())
+    let popup = wait_for("the popup window", Duration::from_secs(10), || {
+        x11::visible_windows(&app.display, "^Incoming call").into_iter().next()
     });
+    wait_for(
+        "the popup to paint the caller and its buttons",
+        Duration::from_secs(10),
+        || (app.window_colours(&popup) > 16).then_some(()),
+    );
     app.session.screenshot("panel_ringing");
     app.screen_shot("screen_with_popup");
 
