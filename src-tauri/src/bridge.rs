@@ -1,6 +1,6 @@
 //! Carries the panel task's output to the desktop: every new view goes to every window as the `view` event, the
 //! tray icon follows its tray state and the popup window its `popup` field; the effects only the shell can carry
-//! out are handled here.
+//! out are handled here: a Creatio card opens in the operator's default browser.
 
 use runtime::panel::{Panel, PanelView, ShellEffect};
 use tauri::{AppHandle, Emitter, Runtime};
@@ -51,8 +51,10 @@ async fn carry_out(mut effects: mpsc::Receiver<ShellEffect>) {
                 tracing::debug!(?effect, "no ringtone: the softphone's audio is not wired yet");
             }
             ShellEffect::ShowPopup | ShellEffect::HidePopup => {}
-            ShellEffect::OpenCard { kind, id } => {
-                tracing::info!(?kind, %id, "opening Creatio cards from the panel is not wired yet");
+            ShellEffect::OpenCard(url) => {
+                if let Err(err) = tauri_plugin_opener::open_url(url.as_str(), None::<&str>) {
+                    tracing::warn!(%err, "could not open the Creatio card in the browser");
+                }
             }
         }
     }

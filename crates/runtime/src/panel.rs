@@ -18,7 +18,8 @@ pub use call::{CallConfig, CardOpen, PanelView, StatusChoice, UiCommand};
 use call::{CallInput, CallModel, CommandRejected, CreatioEffect, CreatioInput, Effect, Notification, OutboxSummary};
 use creatio::auth::Credentials;
 use creatio::calls::CallWrite;
-use creatio::identify::{IdentifyConfig, SubscriberKind};
+use creatio::card::{CardPages, CardUrl, Cards, Ui};
+use creatio::identify::IdentifyConfig;
 use creatio::outbox::OutboxConfig;
 use creatio::site::{PlatformChoice, Site};
 use sip::invite::CallHandle;
@@ -55,13 +56,8 @@ pub enum ShellEffect {
     ShowPopup,
     /// Hide the incoming-call popup.
     HidePopup,
-    /// Open this Creatio record's card.
-    OpenCard {
-        /// Contact or account.
-        kind: SubscriberKind,
-        /// Its id.
-        id: uuid::Uuid,
-    },
+    /// Open this Creatio card in the operator's browser; the URL is on the configured site (checked when built).
+    OpenCard(CardUrl),
 }
 
 /// Why an operator command was not carried out.
@@ -92,6 +88,8 @@ pub struct Drivers {
     pub oktell: Option<(OktellLink, mpsc::Receiver<oktell::Event>)>,
     /// The Creatio driver and its events.
     pub creatio: Option<(CreatioLink, mpsc::Receiver<CreatioEvent>)>,
+    /// Card URLs on the Creatio site.
+    pub cards: Option<Cards>,
 }
 
 /// Events from a driver waiting for the panel task.
@@ -151,8 +149,10 @@ impl Drivers {
         let (oktell_tx, oktell_rx) = mpsc::channel(DRIVER_EVENTS);
         let (oktell, _session) = OktellLink::spawn(oktell_config, Tls::new(None)?, oktell_tx)?;
 
+        let site = Site::parse(&login.creatio_url)?;
+        let cards = Cards::new(site.clone(), Ui::Freedom, CardPages::default(), false)?;
         let settings = CreatioSettings {
-            site: Site::parse(&login.creatio_url)?,
+            site,
             platform: PlatformChoice::Detect,
             credentials: Credentials::Forms {
                 user_name: login.user.clone(),
@@ -172,6 +172,7 @@ impl Drivers {
         Ok(Drivers {
             oktell: Some((oktell, oktell_rx)),
             creatio: Some((creatio, creatio_rx)),
+            cards: Some(cards),
         })
     }
 }
@@ -221,6 +222,7 @@ impl Panel {
             feedback: feedback_tx,
             oktell,
             creatio,
+            cards: drivers.cards,
         };
         let handle = tokio::spawn(task.run(ui_rx, oktell_events, feedback_rx));
         (Panel { commands, views }, shell_rx, handle)
@@ -249,6 +251,7 @@ struct PanelTask {
     feedback: mpsc::Sender<CallInput<CallHandle>>,
     oktell: Option<mpsc::Sender<oktell::Command>>,
     creatio: Option<CreatioWorkers>,
+    cards: Option<Cards>,
 }
 
 impl PanelTask {
@@ -356,7 +359,10 @@ impl PanelTask {
                     tracing::error!(%err, "the Creatio write queue is full or closed; call record dropped");
                 }
             }
-            CreatioEffect::OpenCard { kind, id } => self.to_shell(ShellEffect::OpenCard { kind, id }),
+            CreatioEffect::OpenCard { kind, id } => match &self.cards {
+                Some(cards) => self.to_shell(ShellEffect::OpenCard(cards.card(kind, id))),
+                None => tracing::warn!("no Creatio site is configured; the card cannot open"),
+            },
         }
     }
 
@@ -560,13 +566,14 @@ mod tests {
             &endpoints.control,
             "POST",
             "/calls",
-            r#"{"from":"89161234567","to":"101"}"#,
+            // A number no other contact shares the last seven digits of (Creatio's match rule), so one card.
+            r#"{"from":"89257778899","to":"101"}"#,
         )
         .await;
         let ringing = view_where(&panel, "the caller's Creatio name", |view| {
             view.popup
                 .as_ref()
-                .is_some_and(|call| call.party.display == "Елена Васильева")
+                .is_some_and(|call| call.party.display == "Татьяна Новикова" && call.party.lookup == "found")
         })
         .await;
         assert!(ringing.actions.contains(&Action::Answer), "{:?}", ringing.actions);
@@ -588,6 +595,23 @@ mod tests {
             .iter()
             .any(|call| call["id"] == created["call"] && call["state"] == "talking");
         assert!(talking, "{state}");
+
+        panel.command(UiCommand::OpenCard).await.unwrap();
+        let card = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                if let Some(ShellEffect::OpenCard(url)) = shell.recv().await {
+                    return url;
+                }
+            }
+        })
+        .await
+        .expect("the shell was asked to open the caller's card");
+        let url = card.as_str();
+        assert!(url.starts_with(&endpoints.creatio), "{url} is not on the Creatio site");
+        assert!(
+            url.contains("#Card/Contacts_FormPage/edit/"),
+            "{url} is not a contact card"
+        );
         sim.shutdown().await;
     }
 }

@@ -266,20 +266,31 @@ fn child_tone_loopback() {
 }
 
 #[test]
-fn a_sink_removed_mid_stream_fails_the_stream_and_playback_resumes_on_the_new_default() {
+fn a_sink_removed_mid_stream_leaves_playback_on_the_new_default_without_a_device_message() {
     let daemon = PulseDaemon::start();
     daemon.pactl_ok(&["set-default-source", "ci_speakers.monitor"]);
     daemon.run_child("child_sink_removed");
 }
 
 #[test]
-#[ignore = "run by a_sink_removed_mid_stream_fails_the_stream_and_playback_resumes_on_the_new_default against its own daemon"]
+#[ignore = "run by a_sink_removed_mid_stream_leaves_playback_on_the_new_default_without_a_device_message against its own daemon"]
 fn child_sink_removed() {
     assert!(in_child(), "run by the parent test with PULSE_SERVER set");
     let backend: Arc<dyn AudioBackend> = Arc::new(CpalBackend::new());
     let (mut speaker, event) = Routed::<Playback>::open(Arc::clone(&backend), Role::Speaker, None).unwrap();
     assert_eq!(event, None);
     let mut capture = backend.open_capture(None).unwrap();
+
+    // Mid-stream means the device is already playing: through ALSA's pulse plugin the stream reaches the server
+    // only once the first period is played (0.3–2 s), and a stream that connects after the unload simply lands on
+    // the new default sink with nothing to recover from.
+    let started = Instant::now() + TIMEOUT;
+    let silence = vec![0i16; frame_samples(speaker.stream().sample_rate())];
+    while speaker.stream().progress() == 0 {
+        assert!(Instant::now() < started, "the headset sink never started playing");
+        speaker.stream_mut().write(&silence);
+        std::thread::sleep(Duration::from_millis(5));
+    }
 
     // Pull the headset: unload its null sink, as unplugging a USB headset removes its sink.
     // Without module-rescue-streams (the daemon runs with -n) the stream on it is killed.
@@ -298,23 +309,27 @@ fn child_sink_removed() {
     pactl(&["set-default-sink", "ci_speakers"]);
     pactl(&["unload-module", &id]);
 
+    // Two outcomes are right, and which one happens depends on timing inside ALSA's pulse plugin: the killed
+    // stream fails and our layer reopens `default` (now the speakers), or the plugin's own recovery re-attaches
+    // the PCM to the new default sink and the stream never fails. Either way the operator must keep hearing the
+    // call on the speakers without a device message; a stream that plays into nothing fails the tone check below.
     let mut events = Vec::new();
-    let deadline = Instant::now() + TIMEOUT;
+    let grace = Instant::now() + Duration::from_secs(3);
     let mut silence = vec![0i16; frame_samples(speaker.stream().sample_rate())];
-    while !speaker.recover(Instant::now(), &mut events) {
-        assert!(
-            Instant::now() < deadline,
-            "the removed sink was never reported by the stream"
-        );
+    while Instant::now() < grace && !speaker.recover(Instant::now(), &mut events) {
         // Keep writing, as a call would: the device notices the loss when it next plays.
         speaker.stream_mut().write(&silence);
         silence.fill(0);
         std::thread::sleep(Duration::from_millis(5));
     }
-    // ALSA's `default` device now leads to the speakers' sink: the same device name, so the
-    // stream restarts without bothering the operator.
+    // ALSA's `default` device now leads to the speakers' sink: the same device name, so a restart happens without
+    // bothering the operator.
     assert_eq!(events, [], "{events:?}");
-    assert_eq!(speaker.restarts(), 1);
+    assert!(
+        speaker.restarts() <= 1,
+        "{} restarts for one lost sink",
+        speaker.restarts()
+    );
     let frames = record_tone(speaker.stream_mut(), &mut capture, 10);
     let rate = capture.sample_rate();
     let at_tone = median(frames.iter().map(|f| tone_dbfs(f, rate, TONE_HZ)).collect());
