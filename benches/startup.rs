@@ -11,7 +11,6 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -45,33 +44,26 @@ fn main() {
     let median = starts[STARTS / 2];
     let worst = starts[STARTS - 1];
     let (core, webkit) = memory.expect("measured on the last run");
-    report(&[
+    bench_table::report(&[
         (
             "start to visible panel, median of 5 (ms)",
             format!("{}", median.as_millis()),
-            "< 1000".into(),
+            "< 1000",
         ),
         (
             "start to visible panel, worst of 5 (ms)",
             format!("{}", worst.as_millis()),
-            "< 1500".into(),
+            "< 1500",
         ),
-        (
-            "idle memory, app process PSS (MB)",
-            format!("{:.1}", core),
-            "<= 40".into(),
-        ),
+        ("idle memory, app process PSS (MB)", format!("{:.1}", core), "<= 40"),
         (
             "idle memory, WebKit processes PSS (MB)",
             format!("{:.1}", webkit),
-            "<= 160".into(),
+            "<= 160",
         ),
-        (
-            "idle memory, total PSS (MB)",
-            format!("{:.1}", core + webkit),
-            "<= 200".into(),
-        ),
-    ]);
+        ("idle memory, total PSS (MB)", format!("{:.1}", core + webkit), "<= 200"),
+    ])
+    .expect("write the bench table");
 }
 
 /// Starts the app and waits until its panel is mapped and its page has requested the first view.
@@ -144,26 +136,4 @@ fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = stat.rsplit_once(')')?.1;
     after_name.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Prints the rows and appends them to the shared table file when `scripts/dev bench` collects them.
-fn report(rows: &[(&str, String, String)]) {
-    let lines: Vec<String> = rows
-        .iter()
-        .map(|(metric, value, goal)| format!("| {metric} | {value} | {goal} |"))
-        .collect();
-    for line in &lines {
-        println!("{line}");
-    }
-    if let Some(path) = std::env::var_os("OKTELL_PANEL_BENCH_ROWS") {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(Path::new(&path))
-            .expect("open the bench table");
-        for line in &lines {
-            writeln!(file, "{line}").expect("write the bench table");
-        }
-    }
 }

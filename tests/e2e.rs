@@ -43,6 +43,15 @@ impl App {
 
     /// Launches the app with an empty configuration in a fresh home; the demo serves `world` (TOML) when given.
     fn launch_in(test: &str, world: Option<&str>) -> App {
+        App::launch_with(test, world, None)
+    }
+
+    /// Launches the app with this configuration file (TOML) in a fresh home: configured servers, no demo.
+    fn launch_configured(test: &str, config: &str) -> App {
+        App::launch_with(test, None, Some(config))
+    }
+
+    fn launch_with(test: &str, world: Option<&str>, config_text: Option<&str>) -> App {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let output = support::output_dir(test);
         let home = tempfile::tempdir().expect("a temporary home");
@@ -53,6 +62,11 @@ impl App {
         if let Some(world) = world {
             std::fs::write(&world_file, world).expect("write the world file");
             env.push(("OKTELL_PANEL_DEMO_WORLD", world_file.as_path()));
+        }
+        if let Some(text) = config_text {
+            let folder = config.join("oktell-panel");
+            std::fs::create_dir_all(&folder).expect("the configuration folder");
+            std::fs::write(folder.join("config.toml"), text).expect("write the configuration");
         }
         let display = Display::start();
         let tray = Tray::start(&display);
@@ -344,6 +358,11 @@ fn holding_and_resuming_from_the_panel_reaches_the_pbx_and_the_panel_follows() {
             .any(|c| c["id"] == call && c["state"] == wanted);
         found.then_some(())
     };
+    // The operator answers once the caller is named, as a person would; the buttons stay put from then on.
+    let name = app.session.find("#call-name");
+    wait_for("the caller's Creatio name", Duration::from_secs(20), || {
+        (name.text() == NAME).then_some(())
+    });
     let answer = app.session.find("#action-answer");
     wait_for("the answer button", Duration::from_secs(20), || {
         answer.displayed().then_some(())
@@ -377,6 +396,145 @@ fn holding_and_resuming_from_the_panel_reaches_the_pbx_and_the_panel_follows() {
     wait_for("the call in the history", Duration::from_secs(10), || {
         history.text().contains(NAME).then_some(())
     });
+}
+
+#[test]
+fn configured_servers_without_a_saved_password_say_what_to_do_in_the_header() {
+    let app = App::launch_configured(
+        "configured_no_password",
+        "[oktell]\nurls = [\"ws://127.0.0.1:9\"]\nlogin = \"op1\"\n\n[secrets]\nstore = \"file\"\n",
+    );
+    // The header is rebuilt on every view, so its text is read fresh each time.
+    let system = |name: &str| {
+        let script = format!("return document.querySelector('#systems [data-system={name}]')?.textContent ?? '';");
+        app.session.execute(&script).as_str().unwrap_or_default().to_owned()
+    };
+    wait_for("the Oktell sentence in the header", Duration::from_secs(20), || {
+        system("oktell")
+            .contains("No password is saved for oktell:op1; save it with `oktell-panel secret set oktell`.")
+            .then_some(())
+    });
+    assert!(
+        !app.session.find("#mode").displayed(),
+        "the demo badge shows in configured mode"
+    );
+    let sip = system("sip");
+    assert!(sip.contains("not configured"), "the phone is not configured: {sip}");
+    let creatio = system("creatio");
+    assert!(
+        creatio.contains("not configured"),
+        "Creatio is not configured: {creatio}"
+    );
+    // WebKit paints a moment after the DOM changes; the screenshot should show the sentence.
+    std::thread::sleep(Duration::from_millis(500));
+    app.session.screenshot("panel_configured_no_password");
+}
+
+/// The simulated PBX's SIP side (`GET /sip`): registrations and live legs with their RTP counters.
+fn sip_side(control_api: &str) -> Value {
+    control(control_api, "GET", "/sip", None)
+}
+
+#[test]
+fn the_demo_phone_registers_carries_the_call_audio_and_transfers_from_the_directory() {
+    const NAME: &str = "Олег Переводов";
+    let app = App::launch_in(
+        "phone_transfer",
+        Some(&quiet_world_with_contact(NAME, "+7 926 000-33-44")),
+    );
+    app.wait_for_oktell();
+    let control_api = app.control();
+    wait_for("the phone registered in the header", Duration::from_secs(20), || {
+        let class = app
+            .session
+            .execute("return document.querySelector('#systems [data-system=sip]')?.className ?? '';");
+        (class.as_str() == Some("system ok")).then_some(())
+    });
+    let sip = sip_side(&control_api);
+    let registered = sip["registrations"]
+        .as_array()
+        .is_some_and(|bindings| bindings.iter().any(|binding| binding["login"] == "op1"));
+    assert!(registered, "op1's phone is not bound at the simulated PBX: {sip}");
+
+    let created = control(
+        &control_api,
+        "POST",
+        "/calls",
+        Some(json!({"from": "89260003344", "to": "101"})),
+    );
+    let call = created["call"].as_u64().expect("a call id");
+    let name = app.session.find("#call-name");
+    wait_for("the caller's Creatio name", Duration::from_secs(20), || {
+        (name.text() == NAME).then_some(())
+    });
+    let answer = app.session.find("#action-answer");
+    wait_for("the answer button", Duration::from_secs(20), || {
+        answer.displayed().then_some(())
+    });
+    answer.click();
+    wait_for("audio both ways on op1's leg", Duration::from_secs(15), || {
+        let sip = sip_side(&control_api);
+        let flowing = sip["legs"].as_array()?.iter().any(|leg| {
+            leg["login"] == "op1"
+                && leg["phase"] == "up"
+                && leg["rtp"]["packets_received"].as_u64().is_some_and(|n| n > 10)
+                && leg["rtp"]["packets_sent"].as_u64().is_some_and(|n| n > 10)
+        });
+        flowing.then_some(())
+    });
+
+    let keypad = app.session.find("#keypad-toggle");
+    wait_for("the keypad button", Duration::from_secs(10), || {
+        keypad.displayed().then_some(())
+    });
+    let pad = app.session.find("#keypad");
+    assert!(!pad.displayed(), "the keypad shows before it is asked for");
+    assert!(
+        !app.session.find("#transfer").displayed(),
+        "the transfer box shows before it is asked for"
+    );
+    keypad.click();
+    assert!(pad.displayed(), "the keypad button did not open the keypad");
+    app.session.find("#keypad [data-digit='5']").click();
+    app.session.screenshot("panel_keypad");
+
+    app.session.find("#transfer-toggle").click();
+    app.session.find("#transfer-search").send_keys("Иван");
+    let first_match = app.session.find("#transfer-matches .match");
+    wait_for(
+        "Иван Петров in the directory matches",
+        Duration::from_secs(10),
+        || first_match.text().contains("Иван Петров").then_some(()),
+    );
+    app.session.screenshot("panel_transfer_search");
+    first_match.click();
+    let picked = app
+        .session
+        .execute("return document.getElementById('transfer-search').value;");
+    assert_eq!(picked, json!("102"), "picking a colleague fills in the number");
+    app.session.find("#transfer-blind").click();
+
+    wait_for(
+        "the call to leave op1 at the simulated PBX",
+        Duration::from_secs(15),
+        || {
+            let state = control(&control_api, "GET", "/state", None);
+            let op1_free = state["users"]
+                .as_array()?
+                .iter()
+                .any(|user| user["login"] == "op1" && user["line"]["linestatestr"] == "lsFree");
+            op1_free.then_some(())
+        },
+    );
+    let empty = app.session.find("#call-empty");
+    wait_for("the panel without a call", Duration::from_secs(10), || {
+        empty.displayed().then_some(())
+    });
+    let history = app.session.find("#history");
+    wait_for("the transferred call in the history", Duration::from_secs(10), || {
+        history.text().contains(NAME).then_some(())
+    });
+    eprintln!("transferred call {call}");
 }
 
 #[test]

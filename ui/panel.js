@@ -34,10 +34,31 @@ const CALL_STATE_WORDS = {
   talking: "Talking",
   held: "On hold",
 };
-const OUTCOME_WORDS = { answered: "answered", missed: "missed", declined: "declined", failed: "failed" };
-const CALL_ACTIONS = ["answer", "decline", "hold", "resume", "hangup", "open_card"];
+const OUTCOME_WORDS = { answered: "answered", missed: "missed", declined: "declined", not_connected: "not connected" };
+// The words of this window's newer parts come from i18n.js (ru and en).
+const t = (key, params) => window.i18n.t(key, params);
+const PRESENCE_KEYS = ["ready", "busy", "break", "dnd", "offline"];
+const CALL_ACTIONS = [
+  "answer",
+  "decline",
+  "hold",
+  "resume",
+  "toggle_mute",
+  "swap",
+  "connect",
+  "conference_start",
+  "conference_add_held",
+  "conference_leave",
+  "hangup",
+  "open_card",
+];
+const KEYPAD_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+// How many directory matches the transfer search lists.
+const MATCH_LIMIT = 8;
 
 let shownRev = 0;
+// The last view shown: the transfer search filters its directory as the operator types.
+let lastView = null;
 
 function duration(secs) {
   const minutes = Math.floor(secs / 60);
@@ -59,6 +80,13 @@ function renderSystems(rows) {
       words.textContent = HEALTH_WORDS[state] ?? state;
       item.title = detail ?? "";
       item.append(name, words);
+      // The reason a system is not working is shown, not hidden in a tooltip: it says what to do next.
+      if (detail && ["down", "connecting"].includes(state)) {
+        const reason = document.createElement("span");
+        reason.className = "system-detail";
+        reason.textContent = detail;
+        item.append(reason);
+      }
       return item;
     }),
   );
@@ -110,6 +138,99 @@ function renderAgent(view) {
   }
 }
 
+// The sentence saying where the last export of refused records went (or why it failed), until the next one.
+let exportNote = null;
+
+async function exportRejected() {
+  try {
+    const path = await invoke("export_rejected");
+    exportNote = t("panel.backlog.exported", { path });
+  } catch (err) {
+    exportNote = err && err.message ? err.message : String(err);
+  }
+  if (lastView !== null) {
+    render(lastView);
+  }
+}
+
+function renderBacklog(creatio) {
+  const backlog = document.getElementById("backlog");
+  const parts = [];
+  if (creatio.waiting > 0) {
+    parts.push(
+      creatio.wait_reason
+        ? t("panel.backlog.waiting_because", { count: creatio.waiting, reason: creatio.wait_reason })
+        : t("panel.backlog.waiting", { count: creatio.waiting }),
+    );
+  }
+  if (creatio.rejected > 0) {
+    parts.push(t("panel.backlog.rejected", { count: creatio.rejected }));
+  }
+  const note = exportNote;
+  backlog.hidden = parts.length === 0 && note === null;
+  // Rebuilt only when the words change: the view arrives every second during a call, and rebuilding would drop
+  // a click on the export button.
+  const signature = JSON.stringify([parts, creatio.rejected > 0, note]);
+  if (backlog.dataset.signature === signature) {
+    return;
+  }
+  backlog.dataset.signature = signature;
+  const children = [document.createTextNode(parts.join(" · "))];
+  if (creatio.rejected > 0) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "export-rejected";
+    button.textContent = t("panel.backlog.export");
+    button.addEventListener("click", () => exportRejected());
+    children.push(document.createTextNode(" "), button);
+  }
+  if (note !== null) {
+    children.push(document.createTextNode(` ${note}`));
+  }
+  backlog.replaceChildren(...children);
+}
+
+function qualityWords(tenths) {
+  const mos = (tenths / 10).toFixed(1);
+  // 4.0 and up is toll quality; below 3.6 most callers notice.
+  const level = tenths >= 40 ? "good" : tenths >= 36 ? "fair" : "poor";
+  return { level, text: t(`panel.quality.${level}`, { mos }) };
+}
+
+function partyItem(party, extra) {
+  const item = document.createElement("li");
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = party.display;
+  item.append(who);
+  const number = party.number_display && party.number_display !== party.display ? party.number_display : "";
+  const details = [number, extra].filter(Boolean).join(" · ");
+  if (details) {
+    const more = document.createElement("span");
+    more.className = "muted";
+    more.textContent = details;
+    item.append(more);
+  }
+  return item;
+}
+
+function renderHeld(view) {
+  // The held call is shown as the call card while nothing else is current.
+  const held = view.call === null ? view.held.slice(1) : view.held;
+  document.getElementById("held-section").hidden = held.length === 0;
+  document
+    .getElementById("held")
+    .replaceChildren(...held.map((call) => partyItem(call.party, t("panel.held.for", { time: duration(call.elapsed_secs) }))));
+  const conference = view.conference;
+  document.getElementById("conference-section").hidden = conference === null;
+  document.getElementById("conference").replaceChildren(...(conference?.parties ?? []).map((p) => partyItem(p, "")));
+}
+
+function setPanelOpen(toggleId, panelId, open) {
+  document.getElementById(panelId).hidden = !open;
+  document.getElementById(toggleId).setAttribute("aria-expanded", String(open));
+}
+
 function renderCall(view) {
   // A call on hold is no longer the current one, but it is still the operator's to resume.
   const call = view.call ?? view.held[0] ?? null;
@@ -118,9 +239,33 @@ function renderCall(view) {
   for (const action of CALL_ACTIONS) {
     document.getElementById(`action-${action}`).hidden = call === null || !view.actions.includes(action);
   }
+  const canDtmf = call !== null && view.actions.includes("dtmf");
+  document.getElementById("keypad-toggle").hidden = !canDtmf;
+  if (!canDtmf) {
+    setPanelOpen("keypad-toggle", "keypad", false);
+  }
+  const canTransfer = view.actions.includes("transfer");
+  const canConsult = view.actions.includes("consult");
+  document.getElementById("transfer-toggle").hidden = call === null || !(canTransfer || canConsult);
+  document.getElementById("transfer-blind").hidden = !canTransfer;
+  document.getElementById("transfer-consult").hidden = !canConsult;
+  if (call === null || !(canTransfer || canConsult)) {
+    setPanelOpen("transfer-toggle", "transfer", false);
+  }
+  const quality = document.getElementById("call-quality");
+  quality.hidden = call === null || call.quality_mos_tenths === null || call.quality_mos_tenths === undefined;
   if (call === null) {
     return;
   }
+  if (!quality.hidden) {
+    const { level, text } = qualityWords(call.quality_mos_tenths);
+    quality.className = `quality ${level}`;
+    quality.textContent = text;
+  }
+  // One button both ways: the view's `muted` says which way the next press goes.
+  const mute = document.getElementById("action-toggle_mute");
+  mute.textContent = t(call.muted === true ? "panel.unmute" : "panel.mute");
+  mute.setAttribute("aria-pressed", String(call.muted === true));
   const party = call.party;
   document.getElementById("call-name").textContent = party.display;
   const number = party.number_display && party.number_display !== party.display ? party.number_display : "";
@@ -128,16 +273,65 @@ function renderCall(view) {
   const direction = call.direction === "outgoing" ? "Outgoing" : "Incoming";
   const state = CALL_STATE_WORDS[call.state] ?? call.state;
   const timer = call.state === "talking" ? duration(call.talk_secs) : duration(call.elapsed_secs);
-  document.getElementById("call-state").textContent = `${direction} · ${state} · ${timer}`;
+  const remoteHold = call.held_by_remote ? ` · ${t("panel.remote_hold")}` : "";
+  document.getElementById("call-state").textContent = `${direction} · ${state} · ${timer}${remoteHold}`;
+}
+
+function renderMatches() {
+  const list = document.getElementById("transfer-matches");
+  const query = document.getElementById("transfer-search").value.trim().toLowerCase();
+  const digits = query.replace(/\D/g, "");
+  const directory = lastView?.directory ?? [];
+  const matches = query
+    ? directory
+        .filter(
+          (entry) =>
+            entry.name.toLowerCase().includes(query) ||
+            (digits !== "" && (entry.number ?? "").replace(/\D/g, "").includes(digits)),
+        )
+        .slice(0, MATCH_LIMIT)
+    : [];
+  list.replaceChildren(
+    ...matches.map((entry) => {
+      const item = document.createElement("li");
+      const pick = document.createElement("button");
+      pick.type = "button";
+      pick.className = `match ${entry.presence}`;
+      const presence = PRESENCE_KEYS.includes(entry.presence) ? t(`panel.presence.${entry.presence}`) : "";
+      pick.textContent = [entry.name, entry.number, presence].filter(Boolean).join(" · ");
+      pick.disabled = !entry.number;
+      pick.addEventListener("click", () => {
+        const search = document.getElementById("transfer-search");
+        search.value = entry.number ?? "";
+        list.replaceChildren();
+        search.focus();
+      });
+      item.append(pick);
+      return item;
+    }),
+  );
 }
 
 function renderHistory(view) {
   const list = document.getElementById("history");
   document.getElementById("history-empty").hidden = view.history.length > 0;
+  const offline = document.getElementById("history-offline");
+  const offlineReason = view.health.creatio.history_offline;
+  offline.hidden = !offlineReason;
+  offline.textContent = offlineReason ? t("panel.history.offline", { reason: offlineReason }) : "";
+  const badge = document.getElementById("missed-seen");
+  badge.hidden = view.missed_unseen === 0 || !view.actions.includes("mark_missed_seen");
+  badge.textContent = t("panel.missed.count", { count: view.missed_unseen });
+  badge.title = t("panel.missed.mark");
+  const canDial = view.actions.includes("dial");
   list.replaceChildren(
     ...view.history.map((entry) => {
       const item = document.createElement("li");
-      item.className = String(entry.outcome);
+      item.className = entry.unseen ? `${entry.outcome} unseen` : String(entry.outcome);
+      if (entry.source === "creatio") {
+        item.classList.add("from-creatio");
+        item.title = t("panel.history.from_creatio");
+      }
       const who = document.createElement("span");
       who.className = "who";
       who.textContent = `${entry.direction === "outgoing" ? "→" : "←"} ${entry.party.display}`;
@@ -145,8 +339,23 @@ function renderHistory(view) {
       outcome.className = "outcome";
       const words = OUTCOME_WORDS[entry.outcome] ?? String(entry.outcome);
       const when = new Date(entry.started_unix_ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      outcome.textContent = entry.talk_secs > 0 ? `${when} · ${words} · ${duration(entry.talk_secs)}` : `${when} · ${words}`;
+      // Creatio's calls may be days old: show the date when it is not today.
+      const started = new Date(entry.started_unix_ms);
+      const day =
+        entry.source === "creatio" && started.toDateString() !== new Date().toDateString()
+          ? `${started.toLocaleDateString([], { day: "numeric", month: "short" })} `
+          : "";
+      outcome.textContent = entry.talk_secs > 0 ? `${day}${when} · ${words} · ${duration(entry.talk_secs)}` : `${day}${when} · ${words}`;
       item.append(who, outcome);
+      if (canDial && entry.party.number) {
+        const back = document.createElement("button");
+        back.type = "button";
+        back.className = "call-back";
+        back.textContent = t("panel.history.call_back");
+        back.setAttribute("aria-label", t("panel.history.call_back_to", { name: entry.party.display }));
+        back.addEventListener("click", () => send({ action: "dial", number: entry.party.number }));
+        item.append(back);
+      }
       return item;
     }),
   );
@@ -157,6 +366,7 @@ function render(view) {
     return;
   }
   shownRev = view.rev;
+  lastView = view;
   renderAgent(view);
   renderSystems([
     { system: "oktell", ...view.health.oktell, detail: view.health.oktell.message },
@@ -166,7 +376,9 @@ function render(view) {
   const notice = document.getElementById("notice");
   notice.hidden = !view.notice;
   notice.textContent = view.notice ?? "";
+  renderBacklog(view.health.creatio);
   renderCall(view);
+  renderHeld(view);
   renderHistory(view);
   document.getElementById("dial-button").disabled = !view.actions.includes("dial");
 }
@@ -207,6 +419,69 @@ async function showDiagnostics() {
 for (const action of CALL_ACTIONS) {
   document.getElementById(`action-${action}`).addEventListener("click", () => send({ action }));
 }
+
+function buildKeypad() {
+  const keypad = document.getElementById("keypad");
+  keypad.replaceChildren(
+    ...KEYPAD_KEYS.map((digit) => {
+      const key = document.createElement("button");
+      key.type = "button";
+      key.className = "key";
+      key.textContent = digit;
+      key.dataset.digit = digit;
+      key.addEventListener("click", () => send({ action: "dtmf", digits: digit }));
+      return key;
+    }),
+  );
+  // Typing a digit while the keypad has the focus sends it, as on a desk phone.
+  keypad.addEventListener("keydown", (event) => {
+    if (KEYPAD_KEYS.includes(event.key)) {
+      event.preventDefault();
+      send({ action: "dtmf", digits: event.key });
+    }
+  });
+}
+
+function togglePanel(toggleId, panelId, focusId) {
+  const open = document.getElementById(panelId).hidden;
+  setPanelOpen(toggleId, panelId, open);
+  if (open) {
+    document.getElementById(focusId).focus();
+  }
+}
+
+buildKeypad();
+document.getElementById("keypad-toggle").addEventListener("click", () => togglePanel("keypad-toggle", "keypad", "keypad"));
+document.getElementById("keypad").tabIndex = -1;
+document
+  .getElementById("transfer-toggle")
+  .addEventListener("click", () => togglePanel("transfer-toggle", "transfer", "transfer-search"));
+document.getElementById("transfer-search").addEventListener("input", renderMatches);
+document.getElementById("transfer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const to = document.getElementById("transfer-search").value.trim();
+  send({ action: "transfer", to });
+});
+document.getElementById("transfer-consult").addEventListener("click", () => {
+  const number = document.getElementById("transfer-search").value.trim();
+  send({ action: "consult", number });
+});
+document.getElementById("missed-seen").addEventListener("click", () => send({ action: "mark_missed_seen" }));
+// Escape closes the keypad and the transfer box and gives the focus back to their buttons.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") {
+    return;
+  }
+  for (const [toggle, panel] of [
+    ["keypad-toggle", "keypad"],
+    ["transfer-toggle", "transfer"],
+  ]) {
+    if (!document.getElementById(panel).hidden) {
+      setPanelOpen(toggle, panel, false);
+      document.getElementById(toggle).focus();
+    }
+  }
+});
 document.getElementById("status-select").addEventListener("change", (event) => {
   const [status, reason] = event.target.value.split(":");
   if (!status) {
@@ -228,6 +503,12 @@ document.getElementById("dial").addEventListener("submit", (event) => {
   send({ action: "dial", number });
 });
 
+// A language change re-renders the text this window builds in code.
+window.i18n.onChange(() => {
+  if (lastView !== null) {
+    render(lastView);
+  }
+});
 listen("view", (event) => render(event.payload)).catch((err) => console.error("cannot follow the panel", err));
 invoke("startup")
   .then(renderStartup)

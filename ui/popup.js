@@ -6,15 +6,17 @@ const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
 
 let shownRev = 0;
+let lastView = null;
 
 function render(view) {
   if (view === null || view.rev < shownRev) {
     return;
   }
   shownRev = view.rev;
+  lastView = view;
   const call = view.popup;
   const party = call ? call.party : null;
-  document.getElementById("caller-name").textContent = party ? party.display : "Incoming call";
+  document.getElementById("caller-name").textContent = party ? party.display : window.i18n.t("popup.incoming");
   const number = party && party.number_display && party.number_display !== party.display ? party.number_display : "";
   document.getElementById("caller-number").textContent = number;
   for (const action of ["answer", "decline"]) {
@@ -29,6 +31,13 @@ for (const action of ["answer", "decline"]) {
     invoke("command", { command: { action } }).catch((err) => console.error(`${action} failed`, err));
   });
 }
+
+window.i18n.onChange(() => {
+  if (lastView !== null) {
+    shownRev = 0;
+    render(lastView);
+  }
+});
 
 listen("view", (event) => render(event.payload)).catch((err) => console.error("cannot follow the panel", err));
 invoke("get_view")

@@ -4,12 +4,22 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use runtime::panel::Panel;
+use std::sync::Arc;
+
+use runtime::audio::backend::cpal::CpalBackend;
+use runtime::audio::devices::DevicePreferences;
+use runtime::audio::tones::ToneSpec;
+use runtime::config::Config;
+use runtime::panel::ringer::Ringer;
+use runtime::panel::{Panel, ShellEffect, configured};
+use runtime::secrets;
+use runtime::sip_link::DeviceAudio;
 use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
+use tokio::sync::mpsc;
 
 use crate::startup::Startup;
 use crate::view::StartupView;
-use crate::{bridge, commands, demo, tray, windows};
+use crate::{bridge, commands, demo, desktop, settings, tray, windows};
 
 /// The shell's managed state, reached by commands through `State<Shell>`.
 #[derive(Debug)]
@@ -26,7 +36,7 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// The panel task, once it runs (the demo world; configured servers are not wired to it yet).
+    /// The panel task, once it runs (against the demo world or the configured servers).
     pub fn panel(&self) -> Option<&Panel> {
         self.panel.get()
     }
@@ -42,6 +52,11 @@ impl Shell {
 pub fn run(startup: Startup) -> tauri::Result<()> {
     let start_hidden = startup.config.behaviour.start_hidden;
     let demo_data = startup.demo.then(|| startup.data_dir.clone());
+    let servers = (!startup.demo).then(|| Servers {
+        config: startup.config.clone(),
+        data_dir: startup.data_dir.clone(),
+        secrets_file: startup.secrets_file.clone(),
+    });
     let shell = Shell {
         config_file: startup.config_file.clone(),
         log_dir: startup.log_dir.clone(),
@@ -51,12 +66,26 @@ pub fn run(startup: Startup) -> tauri::Result<()> {
         demo_world: OnceLock::new(),
     };
     let app = tauri::Builder::default()
+        .plugin(desktop::links::plugin())
+        .plugin(desktop::hotkeys::plugin())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(desktop::session::autostart_plugin())
+        .plugin(desktop::session::window_state_plugin())
+        .plugin(desktop::plugin(&startup))
         .manage(shell)
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::get_view,
             commands::command,
-            commands::diagnostics
+            commands::diagnostics,
+            commands::export_rejected,
+            settings::open_settings,
+            settings::settings_load,
+            settings::settings_save,
+            settings::settings_save_password,
+            settings::ui_language,
+            settings::set_language,
+            settings::audio_devices
         ])
         .setup(move |app| {
             let handle = app.handle();
@@ -72,7 +101,12 @@ pub fn run(startup: Startup) -> tauri::Result<()> {
                     tauri::async_runtime::spawn(start_demo(handle.clone(), data_dir));
                 }
                 Some(None) => tracing::error!("the demo world needs a data folder; this account has none"),
-                None => tracing::info!("configured servers: the live panel is not wired to them yet"),
+                None => match servers {
+                    Some(servers) => {
+                        tauri::async_runtime::spawn(start_configured(handle.clone(), servers));
+                    }
+                    None => tracing::error!("neither the demo world nor configured servers: nothing to start"),
+                },
             }
             Ok(())
         })
@@ -110,9 +144,60 @@ async fn start_demo(app: AppHandle, data_dir: PathBuf) {
         }
     };
     let shell = app.state::<Shell>();
-    if shell.demo_world.set(demo.sim).is_err() || shell.panel.set(demo.panel.clone()).is_err() {
+    if shell.demo_world.set(demo.sim).is_err() {
         tracing::error!("the demo world was started twice; keeping the first");
         return;
     }
-    bridge::start(app.clone(), &demo.panel, demo.effects);
+    install(&app, demo.panel, demo.effects, None);
+}
+
+/// What the configured mode needs from start-up.
+struct Servers {
+    config: Config,
+    data_dir: Option<PathBuf>,
+    secrets_file: Option<PathBuf>,
+}
+
+/// Starts the panel against the configuration's servers with the saved passwords. A system that cannot start
+/// (no password saved, a wrong address) shows its sentence in the header; the others run.
+async fn start_configured(app: AppHandle, servers: Servers) {
+    let (Some(data_dir), Some(secrets_file)) = (servers.data_dir, servers.secrets_file) else {
+        tracing::error!("this account has no data folder: no call-record outbox and no saved passwords");
+        return;
+    };
+    let store = secrets::open(servers.config.secrets.store, &secrets_file);
+    let outbox = data_dir.join("outbox.sqlite3");
+    let started = configured::start(
+        &servers.config,
+        store.as_ref(),
+        &outbox,
+        &configured::SoftphoneOptions {
+            devices: Some(operator_devices()),
+            ..configured::SoftphoneOptions::default()
+        },
+    )
+    .await;
+    for problem in &started.drivers.problems {
+        tracing::warn!(?problem, "a configured system did not start");
+    }
+    let (panel, effects, _task) = Panel::spawn(started.call, started.drivers);
+    install(&app, panel, effects, servers.config.audio.ringer);
+}
+
+/// Hands a running panel to the commands and the windows; the ringtone plays on `ringer_device` (the system default
+/// when `None`).
+fn install(app: &AppHandle, panel: Panel, effects: mpsc::Receiver<ShellEffect>, ringer_device: Option<String>) {
+    if app.state::<Shell>().panel.set(panel.clone()).is_err() {
+        tracing::error!("the panel was started twice; keeping the first");
+        return;
+    }
+    let ringer = Ringer::new(Arc::new(CpalBackend::new()), ringer_device, ToneSpec::Ringtone);
+    bridge::start(app.clone(), &panel, effects, ringer);
+}
+
+/// The operator's microphone and headset through the sound system, with the default microphone processing; the
+/// configured choice of devices is filled in by `configured::start`. Without a sound card a call goes on silent
+/// and the link says why.
+pub(crate) fn operator_devices() -> DeviceAudio {
+    DeviceAudio::new(Arc::new(CpalBackend::new()), DevicePreferences::default())
 }

@@ -1,7 +1,9 @@
 //! Carries the panel task's output to the desktop: every new view goes to every window as the `view` event, the
 //! tray icon follows its tray state and the popup window its `popup` field; the effects only the shell can carry
-//! out are handled here: a Creatio card opens in the operator's default browser.
+//! out are handled here: the ringtone plays on the ringer device, and a Creatio card opens in the operator's default
+//! browser.
 
+use runtime::panel::ringer::Ringer;
 use runtime::panel::{Panel, PanelView, ShellEffect};
 use tauri::{AppHandle, Emitter, Runtime};
 use tokio::sync::mpsc;
@@ -12,9 +14,9 @@ use crate::{tray, windows};
 pub const VIEW_EVENT: &str = "view";
 
 /// Starts following `panel` until it stops.
-pub fn start<R: Runtime>(app: AppHandle<R>, panel: &Panel, effects: mpsc::Receiver<ShellEffect>) {
+pub fn start<R: Runtime>(app: AppHandle<R>, panel: &Panel, effects: mpsc::Receiver<ShellEffect>, ringer: Ringer) {
     tauri::async_runtime::spawn(follow_views(app, panel.views()));
-    tauri::async_runtime::spawn(carry_out(effects));
+    tauri::async_runtime::spawn(carry_out(effects, ringer));
 }
 
 async fn follow_views<R: Runtime>(app: AppHandle<R>, mut views: tokio::sync::watch::Receiver<PanelView>) {
@@ -40,16 +42,15 @@ async fn follow_views<R: Runtime>(app: AppHandle<R>, mut views: tokio::sync::wat
 }
 
 /// The popup follows the view (a state, not an edge), so its effects need no work here.
-async fn carry_out(mut effects: mpsc::Receiver<ShellEffect>) {
+async fn carry_out(mut effects: mpsc::Receiver<ShellEffect>, mut ringer: Ringer) {
     while let Some(effect) = effects.recv().await {
         match effect {
             ShellEffect::Notify(notification) => tracing::info!(
                 title = %notification.title,
                 "desktop notifications are not wired yet; the panel and popup show the call"
             ),
-            ShellEffect::StartRingtone | ShellEffect::StopRingtone => {
-                tracing::debug!(?effect, "no ringtone: the softphone's audio is not wired yet");
-            }
+            ShellEffect::StartRingtone => ringer.start(),
+            ShellEffect::StopRingtone => ringer.stop(),
             ShellEffect::ShowPopup | ShellEffect::HidePopup => {}
             ShellEffect::OpenCard(url) => {
                 if let Err(err) = tauri_plugin_opener::open_url(url.as_str(), None::<&str>) {

@@ -113,12 +113,28 @@ pub struct PhoneArgs {
     /// Send this WAV file as the microphone (16-bit, any rate; it loops).
     #[arg(long, value_name = "FILE")]
     pub play: Option<PathBuf>,
-    /// Write what the other side sends to this WAV file (8 kHz mono).
+    /// Write what the other side sends to this WAV file (mono, at the rate of the first codec: 8 kHz for G.711,
+    /// 48 kHz for Opus).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// The codecs to offer and accept, in order of preference: pcmu, pcma, opus (default: pcmu,pcma,opus).
+    #[arg(long = "codec", value_name = "CODECS", value_delimiter = ',')]
+    pub codec: Vec<String>,
+    /// What to do when the other side asks us to transfer the call (REFER).
+    #[arg(long, value_enum, default_value = "accept")]
+    pub refer_policy: ReferPolicyArg,
     /// Hang up, unregister and exit after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
+}
+
+/// Whether `phone` follows a transfer the other side asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReferPolicyArg {
+    /// Call the transfer target and report the progress back (as desk phones do).
+    Accept,
+    /// Refuse with 603 Decline.
+    Reject,
 }
 
 /// The SIP transports of `phone`.

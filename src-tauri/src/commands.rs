@@ -1,6 +1,10 @@
 //! The IPC surface the windows call. Each command is a one-liner over managed state; the work lives elsewhere.
 
-use runtime::panel::{PanelError, PanelView, UiCommand};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use runtime::panel::{Panel, PanelError, PanelView, UiCommand};
+use runtime::paths::AppPaths;
 use serde::Serialize;
 use tauri::{State, WebviewWindow};
 
@@ -67,5 +71,73 @@ pub fn diagnostics(shell: State<'_, Shell>) -> Diagnostics {
         config_file: shell.config_file.display().to_string(),
         log_dir: shell.log_dir.as_ref().map(|dir| dir.display().to_string()),
         tray: shell.has_tray(),
+    }
+}
+
+/// Saves the call records Creatio refused for good to a JSON file in the data folder (for an administrator to
+/// enter by hand or send to support) and answers the file's path; the records stay in the outbox.
+#[tauri::command]
+pub async fn export_rejected(shell: State<'_, Shell>) -> Result<String, CommandError> {
+    let Some(link) = shell.panel().and_then(Panel::creatio) else {
+        return Err(CommandError {
+            code: "not_ready",
+            message: "Creatio is not configured or not connected yet.".into(),
+        });
+    };
+    let json = link.export_rejected().await.map_err(|err| CommandError {
+        code: "creatio",
+        message: format!("The refused call records could not be read: {err}."),
+    })?;
+    let folder = AppPaths::for_current_user()
+        .map(|paths| paths.data_dir)
+        .ok_or_else(|| CommandError {
+            code: "no_folder",
+            message: "This account has no data folder to save the file in.".into(),
+        })?;
+    let path = export_file(&folder, SystemTime::now());
+    write_export(&folder, &path, &json).map_err(|err| CommandError {
+        code: "not_saved",
+        message: format!(
+            "The refused call records could not be saved to {}: {err}.",
+            path.display()
+        ),
+    })?;
+    tracing::info!(path = %path.display(), "refused call records exported");
+    Ok(path.display().to_string())
+}
+
+/// A new file per export, named by the time, so an earlier export is never overwritten.
+fn export_file(folder: &std::path::Path, now: SystemTime) -> PathBuf {
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    folder.join(format!("refused-calls-{secs}.json"))
+}
+
+fn write_export(folder: &std::path::Path, path: &std::path::Path, json: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    std::fs::write(path, json)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn an_export_goes_to_a_new_file_in_a_folder_made_for_it() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = root.path().join("data");
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_430_400);
+        let path = export_file(&folder, at);
+        assert_eq!(path, folder.join("refused-calls-1795430400.json"));
+        assert_ne!(
+            path,
+            export_file(&folder, at + Duration::from_secs(1)),
+            "a later export keeps the earlier"
+        );
+        write_export(&folder, &path, "[]").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[]");
     }
 }

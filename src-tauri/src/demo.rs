@@ -1,15 +1,18 @@
 //! The demo world (`--demo`, or no server configured): the simulated Oktell server, PBX and Creatio run inside the
 //! app on loopback, and the panel logs in to both as `op1`, so a new user sees the whole product with nothing to
-//! set up.
+//! set up. Its softphone registers with the simulated PBX as op1's number, so a demo call rings the phone and
+//! carries the caller's audio.
 //!
 //! The simulator's addresses go to the log and to `demo-endpoints.json` in the data folder: a tester (or the
 //! end-to-end tests) plays the callers through its control API.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use runtime::panel::{CallConfig, CardOpen, Drivers, DriversError, Panel, SharedLogin, ShellEffect};
+use runtime::panel::configured::{self, SipAccount, SoftphoneOptions, StartupProblem};
+use runtime::panel::{CallConfig, CardOpen, Drivers, DriversError, Panel, SharedLogin, ShellEffect, Softphone};
+use runtime::secrets::Secret;
 use sim::{RunningSim, SimOptions, World};
 use tokio::sync::mpsc;
 
@@ -81,16 +84,21 @@ pub async fn start(data_dir: &Path) -> Result<Demo, DemoError> {
         creatio = %endpoints.creatio,
         "the demo world is running"
     );
-    let drivers = Drivers::start(&SharedLogin {
+    let phone = start_phone(&endpoints.sip).await;
+    let mut drivers = Drivers::start(&SharedLogin {
         oktell_url: endpoints.oktell,
         creatio_url: endpoints.creatio,
         user: USER.into(),
         password: PASSWORD.into(),
         outbox: data_dir.join("demo-outbox.sqlite3"),
     })?;
+    match phone {
+        Ok(phone) => drivers.sip = Some(phone),
+        Err(sentence) => drivers.problems.push(StartupProblem::Sip(sentence)),
+    }
     let config = CallConfig {
         oktell_configured: true,
-        sip_configured: false,
+        sip_configured: true,
         own_number: OWN_NUMBER.into(),
         // A browser tab per demo call would bury the panel; the card opens when asked.
         card_open: CardOpen::Never,
@@ -99,6 +107,29 @@ pub async fn start(data_dir: &Path) -> Result<Demo, DemoError> {
     };
     let (panel, effects, _task) = Panel::spawn(config, drivers);
     Ok(Demo { sim, panel, effects })
+}
+
+/// op1's softphone on the simulated PBX: its number is the SIP user, its Oktell password the SIP secret.
+async fn start_phone(registrar: &str) -> Result<Softphone, String> {
+    let proxy: SocketAddr = registrar
+        .parse()
+        .map_err(|_| format!("the simulated PBX gave no SIP address ({registrar})"))?;
+    let account = SipAccount {
+        user: OWN_NUMBER.into(),
+        domain: proxy.ip().to_string(),
+        proxy,
+        password: Secret::new(PASSWORD),
+    };
+    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let options = SoftphoneOptions {
+        signalling_bind: loopback,
+        rtp_bind: loopback,
+        devices: Some(crate::app::operator_devices()),
+        ..SoftphoneOptions::default()
+    };
+    configured::start_softphone(&account, &options)
+        .await
+        .map_err(|err| format!("The demo softphone cannot start: {err}."))
 }
 
 fn write_endpoints(data_dir: &Path, endpoints: &sim::Endpoints) -> Result<(), DemoError> {

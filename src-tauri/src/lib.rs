@@ -9,6 +9,8 @@ mod bridge;
 mod cli;
 mod commands;
 mod demo;
+mod desktop;
+mod settings;
 mod startup;
 mod tools;
 mod tray;

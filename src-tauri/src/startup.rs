@@ -21,6 +21,8 @@ pub struct Startup {
     pub log_dir: Option<PathBuf>,
     /// The data folder (the demo world's files, the call-record outbox), when the platform has one.
     pub data_dir: Option<PathBuf>,
+    /// Where the `file` secret store keeps passwords (and what a keyring error suggests instead).
+    pub secrets_file: Option<PathBuf>,
     /// A tel:/sip:/callto: link given on the command line.
     pub link: Option<String>,
 }
@@ -38,6 +40,7 @@ impl Startup {
             demo,
             log_dir: paths.as_ref().map(AppPaths::log_dir),
             data_dir: paths.as_ref().map(|paths| paths.data_dir.clone()),
+            secrets_file: paths.as_ref().map(AppPaths::secrets_file),
             link: cli.link.clone(),
         })
     }

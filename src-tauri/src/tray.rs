@@ -16,6 +16,7 @@ use crate::windows;
 pub const TRAY_ID: &str = "main";
 
 const SHOW: &str = "show";
+const SETTINGS: &str = "settings";
 const QUIT: &str = "quit";
 const STATUS_READY: &str = "status.ready";
 const STATUS_BREAK: &str = "status.break";
@@ -117,6 +118,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     MenuBuilder::new(app)
         .item(&MenuItemBuilder::with_id(SHOW, "Show panel").build(app)?)
         .item(&status)
+        .item(&MenuItemBuilder::with_id(SETTINGS, "Settings…").build(app)?)
         .separator()
         .item(&MenuItemBuilder::with_id(QUIT, "Quit").build(app)?)
         .build()
@@ -125,6 +127,11 @@ fn menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     match event.id().as_ref() {
         SHOW => windows::show_panel(app),
+        SETTINGS => {
+            if let Err(err) = windows::show_settings(app) {
+                tracing::warn!(%err, "could not open the settings window");
+            }
+        }
         QUIT => {
             tracing::info!("quit from the tray menu");
             app.exit(0);

@@ -1,15 +1,20 @@
-//! The panel window and the ringing popup.
+//! The panel window, the ringing popup and the settings window.
 //!
-//! Both are declared in `tauri.conf.json` with `create: false` and built here, so start-up can decide whether the
+//! All are declared in `tauri.conf.json` with `create: false` and built here, so start-up can decide whether the
 //! panel shows at once (`behaviour.start_hidden`) and the popup exists before the first call rings (no window
-//! creation on the ring path).
+//! creation on the ring path). The settings window is built when first asked for.
 
 use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
+
+use crate::app::Shell;
+use crate::desktop::{Desktop, notify};
 
 /// The label of the panel window.
 pub const MAIN: &str = "main";
 /// The label of the ringing popup.
 pub const POPUP: &str = "popup";
+/// The label of the settings window.
+pub const SETTINGS: &str = "settings";
 
 /// Builds a window from its `tauri.conf.json` entry, optionally overriding its visibility.
 pub fn build<R: Runtime>(app: &AppHandle<R>, label: &str, visible: Option<bool>) -> tauri::Result<WebviewWindow<R>> {
@@ -45,14 +50,34 @@ pub fn show_panel<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// Opens the settings window, or brings it to the front when it is open.
+pub fn show_settings<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let window = match app.get_webview_window(SETTINGS) {
+        Some(window) => window,
+        None => build(app, SETTINGS, Some(true))?,
+    };
+    window.show()?;
+    window.unminimize()?;
+    window.set_focus()
+}
+
 /// Gap between the popup and the screen's edges, in logical pixels (room for a bottom panel or taskbar).
 const POPUP_MARGIN: f64 = 48.0;
 
 /// Shows the ringing popup at the bottom-right of the panel's screen, without taking the focus from what the
-/// operator is typing; or hides it.
+/// operator is typing; or hides it. Where the operator turned the popup off (`behaviour.ring_popup`) or it cannot
+/// be shown, the ringing call becomes a desktop notification instead.
 pub fn set_popup_visible<R: Runtime>(app: &AppHandle<R>, visible: bool) {
+    let wanted = app.try_state::<Desktop>().is_none_or(|desktop| desktop.ring_popup());
+    if visible && !wanted {
+        notify_ringing(app);
+        return;
+    }
     let Some(popup) = app.get_webview_window(POPUP) else {
         tracing::warn!("the popup window is gone");
+        if visible {
+            notify_ringing(app);
+        }
         return;
     };
     let result = if visible {
@@ -62,7 +87,23 @@ pub fn set_popup_visible<R: Runtime>(app: &AppHandle<R>, visible: bool) {
     };
     if let Err(err) = result {
         tracing::warn!(%err, visible, "could not show or hide the popup");
+        if visible {
+            notify_ringing(app);
+        }
     }
+}
+
+/// The popup's caller as a notification: who calls, from the current view.
+fn notify_ringing<R: Runtime>(app: &AppHandle<R>) {
+    let caller = app.state::<Shell>().panel().and_then(|panel| {
+        panel
+            .views()
+            .borrow()
+            .popup
+            .as_ref()
+            .map(|call| call.party.display.clone())
+    });
+    notify::show(app, "Incoming call", caller.as_deref().unwrap_or_default());
 }
 
 fn place_bottom_right<R: Runtime>(app: &AppHandle<R>, popup: &WebviewWindow<R>) -> tauri::Result<()> {

@@ -168,6 +168,15 @@ impl Element<'_> {
             .call("POST", &format!("/element/{}/click", self.id), Some(&json!({})));
     }
 
+    /// Types `text` into it, as the keyboard would.
+    pub fn send_keys(&self, text: &str) {
+        self.session.call(
+            "POST",
+            &format!("/element/{}/value", self.id),
+            Some(&json!({"text": text})),
+        );
+    }
+
     /// Its rendered text.
     pub fn text(&self) -> String {
         self.session.call("GET", &format!("/element/{}/text", self.id), None)["value"]

@@ -71,6 +71,30 @@ pub enum SipAction<D> {
         /// The dialog.
         dialog: D,
     },
+    /// Mute or unmute our microphone on a dialog (no signalling: the audio only).
+    Mute {
+        /// The dialog.
+        dialog: D,
+        /// Muted after the action.
+        muted: bool,
+    },
+    /// Blind transfer by REFER (`UserAgent::transfer`): the peer calls `to`; the user agent
+    /// ends our dialog once the target answers, or reports the failure with
+    /// [`crate::SipEvent::TransferFailed`].
+    Transfer {
+        /// The dialog whose peer is transferred.
+        dialog: D,
+        /// The number (or SIP address) to transfer to.
+        to: String,
+    },
+    /// Attended transfer by REFER with Replaces (`UserAgent::transfer_attended`): the peer of
+    /// `dialog` takes the place of the operator in `to`, and both our dialogs end.
+    AttendedTransfer {
+        /// The held dialog, whose peer is handed on.
+        dialog: D,
+        /// The current dialog, whose peer receives it.
+        to: D,
+    },
     /// Place a call (`UserAgent::call` with `sip:<number>@<domain>`); report the new
     /// dialog with [`crate::SipEvent::Dialling`] or the failure with
     /// [`crate::SipEvent::DialFailed`], naming `call`.

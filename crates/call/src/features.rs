@@ -22,6 +22,7 @@ pub enum Action {
     Hangup,
     Hold,
     Resume,
+    ToggleMute,
     Swap,
     Dial,
     Consult,
@@ -39,12 +40,13 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order the view lists them.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::Answer,
         Action::Decline,
         Action::Hangup,
         Action::Hold,
         Action::Resume,
+        Action::ToggleMute,
         Action::Swap,
         Action::Dial,
         Action::Consult,
@@ -68,6 +70,7 @@ impl Action {
             UiCommand::Hangup => Action::Hangup,
             UiCommand::Hold => Action::Hold,
             UiCommand::Resume => Action::Resume,
+            UiCommand::ToggleMute => Action::ToggleMute,
             UiCommand::Swap => Action::Swap,
             UiCommand::Dial { .. } => Action::Dial,
             UiCommand::Consult { .. } => Action::Consult,
@@ -192,18 +195,42 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
                 _ => Ok(()),
             }
         }
+        // Only the softphone has a microphone to mute: a SIP call that is up.
+        Action::ToggleMute => {
+            let call = talking.ok_or(not_talking("Mute"))?;
+            match call.dialog {
+                Some(d) if d.state == DialogState::Established => Ok(()),
+                _ => Err(Refusal::NoSoftphoneLeg),
+            }
+        }
         Action::Transfer => {
-            current
+            let call = current
                 .filter(|c| matches!(c.phase, Phase::Talking | Phase::Dialling { .. }))
                 .ok_or(not_talking("Transfer"))?;
-            needs_oktell("Transfer")
+            match control {
+                // A REFER needs a confirmed dialog that is not in the middle of a re-INVITE.
+                Control::Sip => {
+                    talking.ok_or(not_talking("Transfer"))?;
+                    established(call)?;
+                    sip_hold_state(call.dialog.map(|d| d.hold), SipHold::None)
+                }
+                _ => needs_oktell("Transfer"),
+            }
         }
         Action::Connect => {
-            current
+            let call = current
                 .filter(|c| matches!(c.phase, Phase::Talking | Phase::Dialling { .. }))
                 .ok_or(not_talking("Connecting two calls"))?;
-            held.ok_or(Refusal::NothingOnHold)?;
-            needs_oktell("Connecting two calls")
+            let other = held.ok_or(Refusal::NothingOnHold)?;
+            match control {
+                Control::Sip => {
+                    talking.ok_or(not_talking("Connecting two calls"))?;
+                    established(call)?;
+                    established(other)?;
+                    sip_hold_state(other.dialog.map(|d| d.hold), SipHold::Held)
+                }
+                _ => needs_oktell("Connecting two calls"),
+            }
         }
         Action::ConferenceStart => {
             if in_conference {
@@ -274,6 +301,14 @@ fn dial_control<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, control: C
         Control::OktellDown => Err(Refusal::OktellDown { what: "dialling" }),
         Control::Sip if model.sip == SipLink::Registered => Ok(()),
         Control::Sip => Err(Refusal::NoPhone),
+    }
+}
+
+/// A REFER needs the call's dialog confirmed.
+fn established<D>(call: &crate::model::Call<D>) -> Result<(), Refusal> {
+    match &call.dialog {
+        Some(d) if d.state == DialogState::Established => Ok(()),
+        _ => Err(Refusal::NoSoftphoneLeg),
     }
 }
 

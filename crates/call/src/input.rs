@@ -23,6 +23,9 @@ use crate::CallId;
 pub enum CallInput<D> {
     /// An event of the Oktell session.
     Oktell(oktell::Event),
+    /// The Oktell session could not start (settings, trust store, no saved password): the
+    /// header shows the sentence until the panel is started again.
+    OktellUnavailable(String),
     /// The Oktell session refused a command before sending it
     /// ([`oktell::Session::command`] returned an error).
     OktellRefused(oktell::error::CommandError),
@@ -115,6 +118,20 @@ pub enum SipEvent<D> {
         dialog: D,
         /// Why.
         reason: EndReason,
+    },
+    /// A REFER we sent was refused, or the transferee's call to the target failed; the call
+    /// stays as it was.
+    TransferFailed {
+        /// The dialog we asked to transfer.
+        dialog: D,
+        /// The final SIP status, when there was one.
+        status: Option<u16>,
+    },
+    /// The softphone is not running (it could not start, or its driver stopped): no
+    /// registration and no dialogs until it starts again.
+    Stopped {
+        /// Why, as a sentence fragment ("cannot bind signalling socket ...").
+        reason: String,
     },
 }
 
@@ -221,6 +238,16 @@ pub enum CreatioInput {
     },
     /// The outbox of call records changed.
     Outbox(OutboxSummary),
+    /// Why call records wait, for the backlog line ("Creatio unreachable since 10:42: connection refused");
+    /// `None` when nothing waiting has failed. Sent with [`CreatioInput::Outbox`], whose counts it explains.
+    WaitReason(Option<String>),
+    /// The operator's recent calls as Creatio lists them, newest first.
+    History {
+        /// Creatio's list (with the calls still waiting in the outbox), or the outbox's local copy.
+        entries: Vec<creatio::history::HistoryEntry>,
+        /// `None`: the list came from Creatio. Otherwise why it is the local copy ("Creatio is unreachable: ...").
+        offline: Option<String>,
+    },
 }
 
 /// The part of the outbox status the panel shows.
@@ -284,6 +311,9 @@ pub enum UiCommand {
     Hold,
     /// Take the held call back.
     Resume,
+    /// Mute the microphone on the current softphone call, or unmute it (the view's
+    /// `muted` says which): the call and its audio from the peer go on.
+    ToggleMute,
     /// Swap the current and the held call.
     Swap,
     /// Call a number.

@@ -38,7 +38,7 @@ use crate::correlate::{self, Ring};
 use crate::effect::{CreatioEffect, Effect, Notification, NotificationKind, SipAction};
 use crate::error::{CommandRejected, Refusal};
 use crate::features::{self, Action};
-use crate::history::{History, HistoryEntry, Outcome};
+use crate::history::{History, HistoryEntry, Outcome, Source};
 use crate::input::{CallInput, CreatioInput, OutboxSummary, SipEvent, StatusChoice, UiCommand};
 use crate::phone;
 use crate::view::{self, PanelView};
@@ -62,6 +62,8 @@ pub struct CallConfig {
     pub oktell_configured: bool,
     /// A SIP account is configured for the softphone.
     pub sip_configured: bool,
+    /// A Creatio site is configured (callers are identified and calls recorded there).
+    pub creatio_configured: bool,
     /// The operator's own number, written as the called/caller id of Creatio records.
     pub own_number: String,
     /// When the Creatio card opens.
@@ -81,6 +83,7 @@ impl Default for CallConfig {
         CallConfig {
             oktell_configured: true,
             sip_configured: true,
+            creatio_configured: true,
             own_number: String::new(),
             card_open: CardOpen::Ring,
             auto_answer_ring_back: true,
@@ -126,6 +129,8 @@ pub(crate) struct Dialog<D> {
     pub(crate) hold: SipHold,
     /// The peer put us on hold (it sent sendonly or inactive).
     pub(crate) held_by_remote: bool,
+    /// The operator muted the microphone on this dialog.
+    pub(crate) muted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,6 +286,8 @@ pub struct CallModel<D> {
     pub(crate) oktell: OktellSide,
     pub(crate) sip: SipLink,
     pub(crate) creatio: OutboxSummary,
+    /// Why the records counted in `creatio` wait.
+    pub(crate) creatio_wait_reason: Option<String>,
     pub(crate) calls: Vec<Call<D>>,
     pub(crate) history: History,
     pending_dial: Option<PendingDial>,
@@ -317,6 +324,7 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                 SipLink::NotConfigured
             },
             creatio: OutboxSummary::default(),
+            creatio_wait_reason: None,
             calls: Vec::new(),
             history: History::new(config.history_limit),
             pending_dial: None,
@@ -355,6 +363,7 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
         let mut fx = Vec::new();
         match input {
             CallInput::Oktell(event) => self.on_oktell(now, event, &mut fx),
+            CallInput::OktellUnavailable(message) => self.oktell.link = OktellLink::Down { message },
             CallInput::OktellRefused(error) => self.notice = Some(format!("The PBX cannot do that now: {error}.")),
             CallInput::Sip(event) => self.on_sip(now, event, &mut fx),
             CallInput::Creatio(input) => self.on_creatio(input, &mut fx),
@@ -576,6 +585,7 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                         state: DialogState::Outgoing,
                         hold: SipHold::None,
                         held_by_remote: false,
+                        muted: false,
                     });
                 }
             }
@@ -633,6 +643,33 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                     self.notice = Some(format!("The other side refused to {what} the call (SIP {status})."));
                 }
             }
+            SipEvent::TransferFailed { dialog, status } => {
+                if self.by_dialog_mut(dialog).is_some() {
+                    self.notice = Some(match status {
+                        Some(status) => {
+                            format!("The transfer did not go through (SIP {status}); the call stays with you.")
+                        }
+                        None => "The transfer did not go through; the call stays with you.".into(),
+                    });
+                }
+            }
+            SipEvent::Stopped { reason } => {
+                self.sip = SipLink::Failed {
+                    message: format!("The softphone is not running: {reason}."),
+                };
+                // Its dialogs died with it: each ends as if the transport had failed.
+                let dialogs: Vec<D> = self.calls.iter().filter_map(|c| c.dialog.map(|d| d.handle)).collect();
+                for dialog in dialogs {
+                    self.on_sip(
+                        now,
+                        SipEvent::Ended {
+                            dialog,
+                            reason: EndReason::TransportError,
+                        },
+                        fx,
+                    );
+                }
+            }
             SipEvent::Ended { dialog, reason } => {
                 let Some(index) = self
                     .calls
@@ -677,6 +714,7 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
             state: DialogState::Ringing,
             hold: SipHold::None,
             held_by_remote: false,
+            muted: false,
         };
         let expecting_ring_back = self
             .pending_dial
@@ -762,6 +800,8 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                 }
             }
             CreatioInput::Outbox(summary) => self.creatio = summary,
+            CreatioInput::WaitReason(reason) => self.creatio_wait_reason = reason,
+            CreatioInput::History { entries, offline } => self.history.set_creatio(&entries, offline),
         }
     }
 
@@ -829,6 +869,18 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                     self.sip_hold(index, false, fx);
                 }
             },
+            UiCommand::ToggleMute => {
+                let dialog = self
+                    .current()
+                    .and_then(|index| self.calls.get_mut(index))
+                    .and_then(|call| call.dialog.as_mut())
+                    .ok_or(refuse(Refusal::NoSoftphoneLeg))?;
+                dialog.muted = !dialog.muted;
+                fx.push(Effect::Sip(SipAction::Mute {
+                    dialog: dialog.handle,
+                    muted: dialog.muted,
+                }));
+            }
             UiCommand::Swap => match control {
                 Control::Oktell => fx.push(Effect::Oktell(oktell::Command::Toggle)),
                 _ => {
@@ -877,12 +929,41 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
             }
             UiCommand::Transfer { to } => {
                 let to = to.trim().to_owned();
-                if phone::digits(&to).is_empty() {
+                if phone::digits(&to).is_empty() && !(control == Control::Sip && to.contains('@')) {
                     return Err(refuse(Refusal::EmptyNumber));
                 }
-                fx.push(Effect::Oktell(oktell::Command::Transfer { to }));
+                match control {
+                    Control::Oktell => fx.push(Effect::Oktell(oktell::Command::Transfer { to })),
+                    _ => {
+                        let dialog = self
+                            .current()
+                            .and_then(|i| self.calls.get(i))
+                            .and_then(|c| c.dialog)
+                            .ok_or(refuse(Refusal::NoSoftphoneLeg))?;
+                        fx.push(Effect::Sip(SipAction::Transfer {
+                            dialog: dialog.handle,
+                            to,
+                        }));
+                    }
+                }
             }
-            UiCommand::Connect => fx.push(Effect::Oktell(oktell::Command::Commutate)),
+            UiCommand::Connect => match control {
+                Control::Oktell => fx.push(Effect::Oktell(oktell::Command::Commutate)),
+                _ => {
+                    let dialog_of = |index: Option<usize>| {
+                        index
+                            .and_then(|i| self.calls.get(i))
+                            .and_then(|c| c.dialog)
+                            .map(|d| d.handle)
+                    };
+                    let held = dialog_of(self.held()).ok_or(refuse(Refusal::NothingOnHold))?;
+                    let current = dialog_of(self.current()).ok_or(refuse(Refusal::NoSoftphoneLeg))?;
+                    fx.push(Effect::Sip(SipAction::AttendedTransfer {
+                        dialog: held,
+                        to: current,
+                    }));
+                }
+            },
             UiCommand::ConferenceStart => fx.push(Effect::Oktell(oktell::Command::ConferenceFromCall)),
             UiCommand::ConferenceAddHeld => fx.push(Effect::Oktell(oktell::Command::ConferenceAddHeld)),
             UiCommand::ConferenceLeave => fx.push(Effect::Oktell(oktell::Command::ConferenceLeave)),
@@ -1170,7 +1251,9 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
             }));
         }
         self.history.push(HistoryEntry {
-            id: call.id,
+            id: Some(call.id),
+            record: call.record_id,
+            source: Source::Panel,
             direction: view::direction(call.direction),
             party,
             outcome,

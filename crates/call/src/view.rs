@@ -39,7 +39,7 @@ pub struct PanelView {
     pub queue: Vec<PartyView>,
     /// Colleagues from the Oktell directory, with presence.
     pub directory: Vec<DirectoryEntry>,
-    /// Finished calls, newest first.
+    /// Finished calls, newest first: the panel's own and those Creatio lists for the operator.
     pub history: Vec<HistoryEntry>,
     /// Missed calls the operator has not looked at (the badge).
     pub missed_unseen: usize,
@@ -121,6 +121,8 @@ pub struct CallView {
     pub held_by_remote: bool,
     /// Estimated audio quality, MOS in tenths (42 = 4.2), while known.
     pub quality_mos_tenths: Option<u8>,
+    /// The operator muted the softphone's microphone on this call.
+    pub muted: bool,
 }
 
 /// A party: caller, callee, queue entry or conference member.
@@ -203,6 +205,10 @@ pub struct CreatioHealth {
     pub waiting: usize,
     /// Call records Creatio refused.
     pub rejected: usize,
+    /// Why the waiting records wait ("Creatio unreachable since 10:42: connection refused").
+    pub wait_reason: Option<String>,
+    /// Why the history shows the outbox's local copy of Creatio's list, as a sentence; `None` when Creatio answered.
+    pub history_offline: Option<String>,
 }
 
 /// Builds the view of the model's state (with `rev` 0: the model numbers it).
@@ -242,7 +248,8 @@ pub(crate) fn build<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>) -> Pan
                 })
             })
             .collect(),
-        history: model.history.entries().cloned().collect(),
+        history: model.history.entries(),
+
         missed_unseen: model.history.unseen_missed(),
         health: health(model),
         actions: features::allowed(model),
@@ -323,6 +330,7 @@ fn call<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, c: &Call<D>) -> Ca
         via_softphone: c.dialog.is_some(),
         held_by_remote: c.dialog.is_some_and(|d| d.held_by_remote),
         quality_mos_tenths: c.quality,
+        muted: c.dialog.is_some_and(|d| d.muted),
     }
 }
 
@@ -436,17 +444,23 @@ fn health<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>) -> HealthView {
         },
     };
     let outbox = &model.creatio;
+    let wait_reason = model.creatio_wait_reason.clone().filter(|_| outbox.waiting > 0);
     let waiting = match outbox.waiting {
         0 => None,
-        1 => Some("1 call record is waiting to be saved in Creatio.".to_owned()),
-        n => Some(format!("{n} call records are waiting to be saved in Creatio.")),
-    };
+        1 => Some("1 call record is waiting to be saved in Creatio".to_owned()),
+        n => Some(format!("{n} call records are waiting to be saved in Creatio")),
+    }
+    .map(|count| match &wait_reason {
+        Some(reason) => format!("{count} — {reason}."),
+        None => format!("{count}."),
+    });
     let rejected = match outbox.rejected {
         0 => None,
         1 => Some("1 call record was refused by Creatio.".to_owned()),
         n => Some(format!("{n} call records were refused by Creatio.")),
     };
     let (state, first) = match &outbox.outage {
+        _ if !model.config.creatio_configured => ("not_configured", None),
         Some(outage) => ("down", Some(format!("{outage}."))),
         None if outbox.waiting > 0 || outbox.rejected > 0 => ("behind", None),
         None => ("ok", None),
@@ -460,6 +474,8 @@ fn health<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>) -> HealthView {
             message: (!sentences.is_empty()).then(|| sentences.join(" ")),
             waiting: outbox.waiting,
             rejected: outbox.rejected,
+            wait_reason,
+            history_offline: model.history.offline().map(str::to_owned),
         },
     }
 }

@@ -88,3 +88,14 @@ fn a_found_contact_names_the_caller_and_patches_the_record() {
     assert_eq!(party.lookup, "found");
     assert_eq!(party.contact.as_ref().map(|c| c.kind), Some("contact"));
 }
+
+#[test]
+fn without_a_creatio_site_the_header_says_not_configured() {
+    let h = Harness::new(call::CallConfig {
+        creatio_configured: false,
+        ..config()
+    });
+    let health = &h.view().health.creatio;
+    assert_eq!(health.state, "not_configured");
+    assert_eq!(health.message, None);
+}

@@ -87,6 +87,7 @@ fn the_action_list_matches_what_is_accepted() {
                 Action::Hangup => UiCommand::Hangup,
                 Action::Hold => UiCommand::Hold,
                 Action::Resume => UiCommand::Resume,
+                Action::ToggleMute => UiCommand::ToggleMute,
                 Action::Swap => UiCommand::Swap,
                 Action::Dial => UiCommand::Dial { number: "102".into() },
                 Action::Consult => UiCommand::Consult { number: "103".into() },

@@ -179,7 +179,7 @@ const QUERY_VALUE: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-fn query(collection: &str, options: &[(&str, String)]) -> String {
+pub(crate) fn query(collection: &str, options: &[(&str, String)]) -> String {
     let options: Vec<String> = options
         .iter()
         .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, QUERY_VALUE)))

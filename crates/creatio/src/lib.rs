@@ -13,6 +13,7 @@
 //! * [`card`] and [`contact`]: card page URLs on the configured site; creating a contact.
 //! * [`calls`]: a call's timeline to `Call` record writes.
 //! * [`outbox`]: the durable, ordered, idempotent delivery of those writes.
+//! * [`history`]: the operator's recent calls from Creatio, merged with the ones still waiting.
 //!
 //! # Driving it
 //!
@@ -36,6 +37,7 @@ pub mod calls;
 pub mod card;
 pub mod contact;
 pub mod error;
+pub mod history;
 pub mod http;
 pub mod identify;
 pub mod outbox;

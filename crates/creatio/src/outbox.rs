@@ -12,7 +12,8 @@
 //!                 |                 |  502-504-------------------------> Pending (Creatio-wide pause)
 //!                 |                 |--3xx, 408, 425, 429, other 5xx---> Pending (record backoff)
 //!                 |                 |--other 4xx-----------------------> Rejected (kept, exportable)
-//!                 |                 '--any failure after a lost answer-> Confirming --GET 200--> done
+//!                 |                 '--a refused create, or any failure
+//!                 |                    after a lost answer-------------> Confirming --GET 200--> done
 //!                 '-----------------------------------------------------------'--GET 404--> by status
 //! ```
 //!
@@ -33,7 +34,7 @@ use crate::calls::CallWrite;
 use crate::error::AuthError;
 use crate::http::HttpResponse;
 use crate::session::{ApiRequest, RequestFailure};
-use crate::wire::ODataError;
+use crate::wire::{CreatioTime, ODataError};
 
 /// Position in the outbox; also the delivery order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -66,6 +67,10 @@ pub struct Record {
     /// A POST of this create may have reached Creatio without us seeing the answer.
     pub maybe_delivered: bool,
     pub last_error: Option<String>,
+    /// When the panel recorded it (wall clock, given by the driver), so the UI can say how long the oldest
+    /// record has waited. Absent in files written before it existed.
+    #[serde(default)]
+    pub queued_at: Option<CreatioTime>,
 }
 
 impl Record {
@@ -142,6 +147,18 @@ pub struct Outage {
     next_probe: Instant,
 }
 
+impl Outage {
+    /// "Creatio unreachable since 10:42: connection refused"; `show_time` renders the instant as wall time.
+    pub fn describe(&self, show_time: impl Fn(Instant) -> String) -> String {
+        let what = match self.kind {
+            OutageKind::Unreachable => "Creatio unreachable",
+            OutageKind::Login => "Creatio login failing",
+            OutageKind::Unavailable => "Creatio unavailable",
+        };
+        format!("{what} since {}: {}", show_time(self.since), self.reason)
+    }
+}
+
 /// What the UI shows about the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxStatus {
@@ -164,12 +181,7 @@ impl OutboxStatus {
             n => parts.push(format!("{n} records waiting")),
         }
         if let Some(outage) = &self.outage {
-            let what = match outage.kind {
-                OutageKind::Unreachable => "Creatio unreachable",
-                OutageKind::Login => "Creatio login failing",
-                OutageKind::Unavailable => "Creatio unavailable",
-            };
-            parts.push(format!("{what} since {}: {}", show_time(outage.since), outage.reason));
+            parts.push(outage.describe(&show_time));
         }
         match self.rejected {
             0 => {}
@@ -252,6 +264,15 @@ impl Outbox {
     /// Adds a write. If its call's create was rejected, the write is rejected too (and kept):
     /// Creatio has no record to apply it to.
     pub fn enqueue(&mut self, write: CallWrite) -> RecordId {
+        self.add(write, None)
+    }
+
+    /// [`Outbox::enqueue`], noting the wall-clock time of recording for [`Outbox::oldest_queued`].
+    pub fn enqueue_at(&mut self, write: CallWrite, queued_at: CreatioTime) -> RecordId {
+        self.add(write, Some(queued_at))
+    }
+
+    fn add(&mut self, write: CallWrite, queued_at: Option<CreatioTime>) -> RecordId {
         let id = RecordId(self.next_record);
         self.next_record += 1;
         let call = write.call_id();
@@ -266,6 +287,7 @@ impl Outbox {
             attempts: 0,
             maybe_delivered: false,
             last_error: None,
+            queued_at,
         };
         if blocked {
             let reason = "not sent: Creatio refused to create this call's record".to_owned();
@@ -365,7 +387,10 @@ impl Outbox {
         match phase {
             Phase::Write => match classify(response) {
                 Verdict::Done => self.delivered(record_id),
-                verdict if is_create && maybe_delivered => {
+                // A refused create may be a duplicate: the record exists when an earlier POST landed unseen, or
+                // when the panel recorded the same create twice (it retried a write it was not sure was saved).
+                // The client-chosen `Id` makes a GET decide.
+                verdict if is_create && (maybe_delivered || !matches!(verdict, Verdict::Outage(..))) => {
                     let permanent = matches!(verdict, Verdict::Permanent(_));
                     self.confirm(record_id, permanent, describe(&verdict));
                 }
@@ -570,6 +595,34 @@ impl Outbox {
             rejected,
             outage: self.outage.clone(),
         }
+    }
+
+    /// When the longest-waiting record still to be delivered was recorded (records without a time are skipped).
+    pub fn oldest_queued(&self) -> Option<CreatioTime> {
+        self.records
+            .values()
+            .filter(|r| !r.is_rejected())
+            .filter_map(|r| r.queued_at)
+            .min()
+    }
+
+    /// Why records are waiting, as one sentence for the operator: the Creatio-wide outage if there is one
+    /// ("Creatio unreachable since 10:42: connection refused"), else the last failure of a waiting record. `None`
+    /// when nothing waiting has failed.
+    pub fn failure(&self, show_time: impl Fn(Instant) -> String) -> Option<String> {
+        if let Some(outage) = &self.outage {
+            return Some(outage.describe(show_time));
+        }
+        self.records
+            .values()
+            .filter(|r| !r.is_rejected())
+            .find_map(|r| r.last_error.as_ref())
+            .map(|reason| format!("Creatio did not accept a call record yet: {reason}"))
+    }
+
+    /// Whether writes of this call are still stored (waiting, in flight or rejected).
+    pub fn holds_call(&self, call: Uuid) -> bool {
+        self.records.values().any(|r| r.write.call_id() == call)
     }
 
     /// The operator has exported a rejected record and lets it go. Only rejected records can

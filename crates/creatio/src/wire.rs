@@ -289,6 +289,31 @@ pub struct Call {
     pub created_by_id: Option<Uuid>,
 }
 
+/// A `Call` row with its contact and account expanded (`$expand=Contact,Account`), as the
+/// call history reads it (§5.4).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallWithParties {
+    #[serde(flatten)]
+    pub call: Call,
+    #[serde(default)]
+    pub contact: Option<Contact>,
+    #[serde(default)]
+    pub account: Option<Account>,
+}
+
+/// A `SysAdminUnit` row: a user (or role) by its login, and the user's contact, which is the
+/// `CreatedById` of everything the user writes (§5.4, `[INF]`: the OData name of the lookup).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SysAdminUnit {
+    pub id: Uuid,
+    #[serde(default, deserialize_with = "text")]
+    pub name: String,
+    #[serde(default, deserialize_with = "empty_lookup")]
+    pub contact_id: Option<Uuid>,
+}
+
 /// The body of `POST <odata>/Call`. The client chooses `Id` (allowed by ACAD-ODATA-STREAM), so a
 /// retried POST can be recognised instead of creating a second record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ pub mod demux;
 pub mod dtmf;
 pub mod error;
 pub mod jitter;
+pub mod processing;
 pub mod quality;
 pub mod resample;
 pub mod rtcp;

@@ -16,7 +16,6 @@
 #[path = "../tests/oktell_support/mod.rs"]
 mod oktell_support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use oktell::line::PhoneState;
@@ -40,28 +39,29 @@ fn main() {
         .unwrap();
     let rings = runtime.block_on(ring_to_state());
     let logins = runtime.block_on(login_to_ready());
-    report(&[
+    bench_table::report(&[
         (
             format!("Oktell ring to line state `ring`, p50 of {RINGS} (ms)"),
-            format!("{:.2}", percentile(&rings, 50)),
+            format!("{:.2}", bench_table::percentile(&rings, 50)),
             "-".to_owned(),
         ),
         (
             format!("Oktell ring to line state `ring`, p99 of {RINGS} (ms)"),
-            format!("{:.2}", percentile(&rings, 99)),
+            format!("{:.2}", bench_table::percentile(&rings, 99)),
             "< 5".to_owned(),
         ),
         (
             format!("Oktell login to ready, 10k users + 10k numbers (multipart), median of {LOGINS} (ms)"),
-            format!("{:.0}", percentile(&logins, 50)),
+            format!("{:.0}", bench_table::percentile(&logins, 50)),
             "< 1000".to_owned(),
         ),
         (
             format!("Oktell login to ready, 10k users + 10k numbers (multipart), worst of {LOGINS} (ms)"),
-            format!("{:.0}", percentile(&logins, 100)),
+            format!("{:.0}", bench_table::percentile(&logins, 100)),
             "< 1000".to_owned(),
         ),
-    ]);
+    ])
+    .expect("write the bench table");
 }
 
 /// Milliseconds of each ring, measured `RINGS` times.
@@ -77,7 +77,7 @@ async fn ring_to_state() -> Vec<f64> {
         let start = Instant::now();
         let call = tokio::spawn(async move { control.call_in("89161234567", "101").await });
         client.until("ring", |m| m.phone() == PhoneState::Ring).await;
-        samples.push(millis(start.elapsed()));
+        samples.push(bench_table::millis(start.elapsed()));
         sim.control.hang_up(call.await.unwrap()).await;
         client.until("ready", |m| m.phone() == PhoneState::Ready).await;
     }
@@ -123,7 +123,7 @@ async fn login_to_ready() -> Vec<f64> {
                 m.is_connected() && m.users == users && m.numbers >= numbers
             })
             .await;
-        samples.push(millis(start.elapsed()));
+        samples.push(bench_table::millis(start.elapsed()));
         client.link.command(oktell::Command::Logout).await.unwrap();
         tokio::time::timeout(Duration::from_secs(10), client.task)
             .await
@@ -132,37 +132,4 @@ async fn login_to_ready() -> Vec<f64> {
     }
     sim.running.shutdown().await;
     samples
-}
-
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// The `p`th percentile (nearest rank) of the samples.
-fn percentile(samples: &[f64], p: usize) -> f64 {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted[rank - 1]
-}
-
-fn report(rows: &[(String, String, String)]) {
-    let lines: Vec<String> = rows
-        .iter()
-        .map(|(metric, value, goal)| format!("| {metric} | {value} | {goal} |"))
-        .collect();
-    for line in &lines {
-        println!("{line}");
-    }
-    if let Some(path) = std::env::var_os("OKTELL_PANEL_BENCH_ROWS") {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(Path::new(&path))
-            .expect("open the bench table");
-        for line in &lines {
-            writeln!(file, "{line}").expect("write the bench table");
-        }
-    }
 }

@@ -27,6 +27,9 @@ pub struct Config {
     /// Where passwords are kept.
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// Global keyboard shortcuts for call control.
+    #[serde(default)]
+    pub hotkeys: HotkeysConfig,
 }
 
 /// The Oktell control connection.
@@ -156,6 +159,9 @@ pub struct BehaviourConfig {
     /// The UI language.
     #[serde(default)]
     pub language: Language,
+    /// Start the panel with the desktop session.
+    #[serde(default)]
+    pub autostart: bool,
 }
 
 impl Default for BehaviourConfig {
@@ -165,8 +171,167 @@ impl Default for BehaviourConfig {
             ring_popup: true,
             auto_answer_intercom: false,
             language: Language::Auto,
+            autostart: false,
         }
     }
+}
+
+/// Global keyboard shortcuts, active whichever window has the focus: an operator typing in the CRM answers
+/// without reaching for the mouse.
+///
+/// Each is an accelerator like `Ctrl+Alt+A` or `F9`: modifiers (`Ctrl`, `Alt`, `Shift`, `Super`, `CmdOrCtrl`)
+/// joined by `+` to one key. An empty string turns the shortcut off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HotkeysConfig {
+    /// Answer the ringing call.
+    pub answer: String,
+    /// Hang up the current call (or decline the ringing one).
+    pub hangup: String,
+    /// Put the current call on hold, or take it back.
+    pub hold: String,
+    /// Mute or unmute the microphone.
+    pub mute: String,
+}
+
+impl Default for HotkeysConfig {
+    fn default() -> Self {
+        HotkeysConfig {
+            answer: "Ctrl+Alt+A".into(),
+            hangup: "Ctrl+Alt+H".into(),
+            hold: "Ctrl+Alt+P".into(),
+            mute: "Ctrl+Alt+M".into(),
+        }
+    }
+}
+
+impl HotkeysConfig {
+    /// Each shortcut with its dotted field name, in a fixed order.
+    pub fn fields(&self) -> [(&'static str, &str); 4] {
+        [
+            ("hotkeys.answer", &self.answer),
+            ("hotkeys.hangup", &self.hangup),
+            ("hotkeys.hold", &self.hold),
+            ("hotkeys.mute", &self.mute),
+        ]
+    }
+}
+
+/// Why an accelerator string is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcceleratorError {
+    /// A part between two `+` is empty (`Ctrl++A`, `Ctrl+`).
+    #[error("`{0}` has an empty part; write it like Ctrl+Alt+A")]
+    EmptyPart(String),
+    /// A part is neither a modifier nor a key.
+    #[error("`{part}` in `{accelerator}` is not a modifier (Ctrl, Alt, Shift, Super) or a key (A-Z, 0-9, F1-F24, ...)")]
+    UnknownPart {
+        /// The whole accelerator.
+        accelerator: String,
+        /// The part not understood.
+        part: String,
+    },
+    /// Only modifiers, or more than one key.
+    #[error("`{0}` must end in exactly one key after its modifiers, like Ctrl+Alt+A")]
+    KeyCount(String),
+}
+
+/// Modifier names, as the desktop shell's shortcut parser accepts them (case-insensitive).
+const MODIFIERS: [&str; 12] = [
+    "ctrl",
+    "control",
+    "alt",
+    "option",
+    "shift",
+    "super",
+    "commandorctrl",
+    "cmd",
+    "command",
+    "cmdorctrl",
+    "commandorcontrol",
+    "cmdorcontrol",
+];
+
+/// Named keys besides letters, digits and F1-F24 (case-insensitive).
+const NAMED_KEYS: [&str; 34] = [
+    "space",
+    "enter",
+    "tab",
+    "backspace",
+    "delete",
+    "insert",
+    "home",
+    "end",
+    "pageup",
+    "pagedown",
+    "up",
+    "down",
+    "left",
+    "right",
+    "arrowup",
+    "arrowdown",
+    "arrowleft",
+    "arrowright",
+    "escape",
+    "esc",
+    "minus",
+    "equal",
+    "comma",
+    "period",
+    "slash",
+    "backslash",
+    "semicolon",
+    "quote",
+    "backquote",
+    "bracketleft",
+    "bracketright",
+    "numpadenter",
+    "printscreen",
+    "pause",
+];
+
+/// Checks the shape of an accelerator: any modifiers, then one key. The empty string (shortcut off) is accepted.
+pub fn check_accelerator(accelerator: &str) -> Result<(), AcceleratorError> {
+    if accelerator.trim().is_empty() {
+        return Ok(());
+    }
+    let mut keys = 0;
+    for part in accelerator.split('+').map(str::trim) {
+        if part.is_empty() {
+            return Err(AcceleratorError::EmptyPart(accelerator.to_owned()));
+        }
+        let lower = part.to_ascii_lowercase();
+        if MODIFIERS.contains(&lower.as_str()) {
+            if keys > 0 {
+                return Err(AcceleratorError::KeyCount(accelerator.to_owned()));
+            }
+        } else if is_key(&lower) {
+            keys += 1;
+        } else {
+            return Err(AcceleratorError::UnknownPart {
+                accelerator: accelerator.to_owned(),
+                part: part.to_owned(),
+            });
+        }
+    }
+    if keys == 1 {
+        Ok(())
+    } else {
+        Err(AcceleratorError::KeyCount(accelerator.to_owned()))
+    }
+}
+
+fn is_key(lower: &str) -> bool {
+    let single = lower.len() == 1 && lower.bytes().all(|byte| byte.is_ascii_alphanumeric());
+    let function = lower
+        .strip_prefix('f')
+        .and_then(|number| number.parse::<u8>().ok())
+        .is_some_and(|number| (1..=24).contains(&number))
+        && !lower.starts_with("f0");
+    let numpad = lower
+        .strip_prefix("numpad")
+        .is_some_and(|digit| digit.len() == 1 && digit.bytes().all(|byte| byte.is_ascii_digit()));
+    single || function || numpad || NAMED_KEYS.contains(&lower)
 }
 
 /// Where passwords are kept.
@@ -321,8 +486,42 @@ impl Config {
                 return Err(invalid("creatio.user", "the Creatio user name is empty".into()));
             }
         }
+        for (field, accelerator) in self.hotkeys.fields() {
+            check_accelerator(accelerator).map_err(|err| invalid(field, err.to_string()))?;
+        }
+        let mut taken: Vec<(&'static str, String)> = Vec::new();
+        for (field, accelerator) in self.hotkeys.fields() {
+            let normal = normal_accelerator(accelerator);
+            if normal.is_empty() {
+                continue;
+            }
+            if let Some((other, _)) = taken.iter().find(|(_, seen)| *seen == normal) {
+                return Err(invalid(
+                    field,
+                    format!("`{accelerator}` is already the shortcut of `{other}`"),
+                ));
+            }
+            taken.push((field, normal));
+        }
         Ok(())
     }
+}
+
+/// The accelerator in a form where `alt+ctrl+a` and `Ctrl+Alt+A` compare equal.
+fn normal_accelerator(accelerator: &str) -> String {
+    let mut parts: Vec<String> = accelerator
+        .split('+')
+        .map(|part| part.trim().to_ascii_lowercase())
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.as_str() {
+            "control" => "ctrl".to_owned(),
+            "option" => "alt".to_owned(),
+            "cmd" | "command" => "super".to_owned(),
+            _ => part,
+        })
+        .collect();
+    parts.sort();
+    parts.join("+")
 }
 
 fn has_sip_scheme(uri: &str) -> bool {
@@ -415,6 +614,84 @@ mod tests {
                 other => panic!("{text}: expected an invalid {field}, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn hotkeys_and_autostart_have_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.hotkeys, HotkeysConfig::default());
+        assert_eq!(config.hotkeys.answer, "Ctrl+Alt+A");
+        assert!(!config.behaviour.autostart);
+        let config = parse("[hotkeys]\nanswer = \"F9\"\nmute = \"\"\n[behaviour]\nautostart = true\n").unwrap();
+        assert_eq!(config.hotkeys.answer, "F9");
+        assert_eq!(config.hotkeys.mute, "", "an empty shortcut is off");
+        assert_eq!(config.hotkeys.hangup, "Ctrl+Alt+H", "the others keep their defaults");
+        assert!(config.behaviour.autostart);
+    }
+
+    #[test]
+    fn accelerators_of_every_shape_are_accepted() {
+        for accelerator in [
+            "Ctrl+Alt+A",
+            "ctrl+shift+f12",
+            "F9",
+            "Super+1",
+            "CmdOrCtrl+Space",
+            " Alt + PageDown ",
+            "Shift+Numpad5",
+            "",
+        ] {
+            assert_eq!(check_accelerator(accelerator), Ok(()), "{accelerator:?}");
+        }
+    }
+
+    #[test]
+    fn a_broken_accelerator_says_what_is_wrong() {
+        let cases = [
+            ("Ctrl++A", AcceleratorError::EmptyPart("Ctrl++A".into())),
+            ("Ctrl+Alt", AcceleratorError::KeyCount("Ctrl+Alt".into())),
+            ("Ctrl+A+B", AcceleratorError::KeyCount("Ctrl+A+B".into())),
+            ("A+Ctrl", AcceleratorError::KeyCount("A+Ctrl".into())),
+            (
+                "F25",
+                AcceleratorError::UnknownPart {
+                    accelerator: "F25".into(),
+                    part: "F25".into(),
+                },
+            ),
+            (
+                "Ctrl+Hyper+A",
+                AcceleratorError::UnknownPart {
+                    accelerator: "Ctrl+Hyper+A".into(),
+                    part: "Hyper".into(),
+                },
+            ),
+        ];
+        for (accelerator, expected) in cases {
+            assert_eq!(check_accelerator(accelerator), Err(expected), "{accelerator:?}");
+        }
+    }
+
+    #[test]
+    fn an_unparsable_or_repeated_hotkey_names_its_field() {
+        let cases = [
+            ("[hotkeys]\nhold = \"Ctrl+Alt+\"", "hotkeys.hold", "empty part"),
+            ("[hotkeys]\nanswer = \"Ctrl+Banana\"", "hotkeys.answer", "`Banana`"),
+            ("[hotkeys]\nmute = \"alt+ctrl+a\"", "hotkeys.mute", "`hotkeys.answer`"),
+        ];
+        for (text, field, says) in cases {
+            match parse(text) {
+                Err(err @ ConfigError::Invalid { field: named, .. }) => {
+                    assert_eq!(named, field, "{text}");
+                    assert!(err.to_string().contains(says), "{text}: {err}");
+                }
+                other => panic!("{text}: expected an invalid {field}, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse("[hotkeys]\nanswr = \"F9\""),
+            Err(ConfigError::Syntax { .. })
+        ));
     }
 
     #[test]

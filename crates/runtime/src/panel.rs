@@ -9,27 +9,35 @@
 //!
 //! The shell reads the state through [`Panel::views`] (a `watch` of the latest [`PanelView`]) and receives the
 //! effects only it can carry out (popup, ringtone, notifications, opening a card) as [`ShellEffect`]s.
+//!
+//! The softphone ([`softphone`]) is a [`crate::sip_link::SipLink`] read in the same loop: its events are the
+//! model's SIP inputs and the model's SIP actions and tones are its commands. [`configured`] starts every driver
+//! from the configuration file and its saved passwords.
+
+pub mod configured;
+pub mod ringer;
+pub mod softphone;
 
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
+use call::SipEvent;
 pub use call::view::TrayState;
 pub use call::{CallConfig, CardOpen, PanelView, StatusChoice, UiCommand};
 use call::{CallInput, CallModel, CommandRejected, CreatioEffect, CreatioInput, Effect, Notification, OutboxSummary};
-use creatio::auth::Credentials;
 use creatio::calls::CallWrite;
-use creatio::card::{CardPages, CardUrl, Cards, Ui};
-use creatio::identify::IdentifyConfig;
-use creatio::outbox::OutboxConfig;
-use creatio::site::{PlatformChoice, Site};
+use creatio::card::{CardUrl, Cards, Ui};
 use sip::invite::CallHandle;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::creatio::clock::WallClock;
-use crate::creatio::transport::HttpSettings;
-use crate::creatio::{CreatioEvent, CreatioLink, CreatioSettings, CreatioStatus, OutboxStore};
-use crate::oktell_link::{LinkError as OktellLinkError, OktellLink, Tls};
+use self::configured::{CreatioAccount, StartupProblem};
+use self::softphone::Dialer;
+pub use self::softphone::Softphone;
+use crate::creatio::{CreatioEvent, CreatioLink, CreatioStatus};
+use crate::oktell_link::{LinkError as OktellLinkError, OktellLink};
+use crate::secrets::Secret;
+use crate::sip_link::{LinkEvent, SipLink};
 
 /// Operator commands waiting for the model.
 const UI_QUEUE: usize = 32;
@@ -90,6 +98,10 @@ pub struct Drivers {
     pub creatio: Option<(CreatioLink, mpsc::Receiver<CreatioEvent>)>,
     /// Card URLs on the Creatio site.
     pub cards: Option<Cards>,
+    /// The softphone.
+    pub sip: Option<Softphone>,
+    /// The systems that are configured but did not start, shown in their health lines.
+    pub problems: Vec<StartupProblem>,
 }
 
 /// Events from a driver waiting for the panel task.
@@ -144,35 +156,21 @@ pub enum DriversError {
 impl Drivers {
     /// Starts the Oktell session and the Creatio driver for one login (must run inside a tokio runtime).
     pub fn start(login: &SharedLogin) -> Result<Drivers, DriversError> {
-        let mut oktell_config = oktell::Config::new(vec![login.oktell_url.clone()], login.user.clone());
-        oktell_config.password = Some(login.password.clone());
-        let (oktell_tx, oktell_rx) = mpsc::channel(DRIVER_EVENTS);
-        let (oktell, _session) = OktellLink::spawn(oktell_config, Tls::new(None)?, oktell_tx)?;
-
-        let site = Site::parse(&login.creatio_url)?;
-        let cards = Cards::new(site.clone(), Ui::Freedom, CardPages::default(), false)?;
-        let settings = CreatioSettings {
-            site,
-            platform: PlatformChoice::Detect,
-            credentials: Credentials::Forms {
-                user_name: login.user.clone(),
-                password: creatio::auth::Secret::new(login.password.clone()),
-            },
-            identify: IdentifyConfig::default(),
-            outbox: OutboxConfig {
-                seed: uuid::Uuid::new_v4().as_u64_pair().0,
-                ..OutboxConfig::default()
-            },
-            http: HttpSettings::default(),
-            clock: WallClock::local(),
-        };
-        let store = OutboxStore::open(&login.outbox)?;
-        let (creatio_tx, creatio_rx) = mpsc::channel(DRIVER_EVENTS);
-        let (creatio, _driver) = CreatioLink::spawn(settings, store, creatio_tx)?;
+        let password = Secret::new(login.password.clone());
+        let oktell = configured::start_oktell(vec![login.oktell_url.clone()], &login.user, &password, None)?;
+        let (creatio, events, cards) = configured::start_creatio(&CreatioAccount {
+            url: &login.creatio_url,
+            user: &login.user,
+            password: &password,
+            ui: Ui::Freedom,
+            ca_file: None,
+            outbox: &login.outbox,
+        })?;
         Ok(Drivers {
-            oktell: Some((oktell, oktell_rx)),
-            creatio: Some((creatio, creatio_rx)),
+            oktell: Some(oktell),
+            creatio: Some((creatio, events)),
             cards: Some(cards),
+            ..Drivers::default()
         })
     }
 }
@@ -188,6 +186,7 @@ struct UiRequest {
 pub struct Panel {
     commands: mpsc::Sender<UiRequest>,
     views: watch::Receiver<PanelView>,
+    creatio: Option<CreatioLink>,
 }
 
 impl std::fmt::Debug for UiRequest {
@@ -211,9 +210,17 @@ impl Panel {
             Some((link, events)) => (Some(oktell_worker(link, feedback_tx.clone())), Some(events)),
             None => (None, None),
         };
+        let creatio_link = drivers.creatio.as_ref().map(|(link, _)| link.clone());
         let creatio = drivers
             .creatio
             .map(|(link, events)| CreatioWorkers::spawn(link, events, feedback_tx.clone()));
+        let (sip, sip_link) = match drivers.sip {
+            Some(phone) => {
+                let (dialer, link) = phone.split();
+                (Some(dialer), Some(link))
+            }
+            None => (None, None),
+        };
 
         let task = PanelTask {
             model,
@@ -223,9 +230,15 @@ impl Panel {
             oktell,
             creatio,
             cards: drivers.cards,
+            sip,
         };
-        let handle = tokio::spawn(task.run(ui_rx, oktell_events, feedback_rx));
-        (Panel { commands, views }, shell_rx, handle)
+        let handle = tokio::spawn(task.run(drivers.problems, ui_rx, oktell_events, sip_link, feedback_rx));
+        let panel = Panel {
+            commands,
+            views,
+            creatio: creatio_link,
+        };
+        (panel, shell_rx, handle)
     }
 
     /// Carries out an operator command; `Err(Rejected)` when the model refuses it now.
@@ -242,6 +255,12 @@ impl Panel {
     pub fn views(&self) -> watch::Receiver<PanelView> {
         self.views.clone()
     }
+
+    /// The Creatio driver, when Creatio is configured: for what the shell asks of it directly, such as exporting
+    /// the records Creatio refused.
+    pub fn creatio(&self) -> Option<&CreatioLink> {
+        self.creatio.as_ref()
+    }
 }
 
 struct PanelTask {
@@ -252,15 +271,29 @@ struct PanelTask {
     oktell: Option<mpsc::Sender<oktell::Command>>,
     creatio: Option<CreatioWorkers>,
     cards: Option<Cards>,
+    sip: Option<Dialer>,
 }
 
 impl PanelTask {
     async fn run(
         mut self,
+        problems: Vec<StartupProblem>,
         mut ui: mpsc::Receiver<UiRequest>,
         mut oktell_events: Option<mpsc::Receiver<oktell::Event>>,
+        mut sip_link: Option<SipLink>,
         mut feedback: mpsc::Receiver<CallInput<CallHandle>>,
     ) {
+        for problem in problems {
+            let input = match problem {
+                StartupProblem::Oktell(sentence) => CallInput::OktellUnavailable(sentence),
+                StartupProblem::Sip(reason) => CallInput::Sip(SipEvent::Stopped { reason }),
+                StartupProblem::Creatio(sentence) => CallInput::Creatio(CreatioInput::Outbox(OutboxSummary {
+                    outage: Some(sentence),
+                    ..OutboxSummary::default()
+                })),
+            };
+            self.handle_logged(input);
+        }
         loop {
             let deadline = self.model.poll_timeout();
             let input = tokio::select! {
@@ -270,6 +303,18 @@ impl PanelTask {
                         tracing::warn!("the Oktell session has ended");
                         oktell_events = None;
                         continue;
+                    }
+                },
+                event = next_link_event(&mut sip_link) => match event {
+                    Some(event) => match self.sip.as_mut().and_then(|sip| sip.input(event)) {
+                        Some(input) => input,
+                        None => continue,
+                    },
+                    None => {
+                        tracing::warn!("the softphone has stopped");
+                        sip_link = None;
+                        self.sip = None;
+                        CallInput::Sip(SipEvent::Stopped { reason: "its SIP driver stopped".into() })
                     }
                 },
                 Some(input) = feedback.recv() => input,
@@ -288,25 +333,32 @@ impl PanelTask {
                 },
                 () = sleep_until(deadline) => CallInput::Tick,
             };
-            if let Err(rejected) = self.handle(input) {
-                tracing::debug!(%rejected, "input refused");
-            }
+            self.handle_logged(input);
+        }
+    }
+
+    /// [`PanelTask::handle`] for an input no caller waits on.
+    fn handle_logged(&mut self, input: CallInput<CallHandle>) {
+        if let Err(rejected) = self.handle(input) {
+            tracing::debug!(%rejected, "input refused");
         }
     }
 
     /// One `handle` and its effects, in order. A refused UI command comes back as the error.
     fn handle(&mut self, input: CallInput<CallHandle>) -> Result<(), PanelError> {
         let mut outcome = Ok(());
+        let mut unsent = Vec::new();
         for effect in self.model.handle(Instant::now(), input) {
             match effect {
                 Effect::Oktell(command) => self.oktell(command),
-                Effect::Sip(action) => {
-                    tracing::info!(
-                        ?action,
-                        "the softphone is not available yet; SIP action not carried out"
-                    );
-                }
-                Effect::Dtmf { .. } => tracing::info!("the softphone is not available yet; tones not sent"),
+                Effect::Sip(action) => match self.sip.as_mut() {
+                    Some(sip) => unsent.extend(sip.act(action)),
+                    None => tracing::warn!(?action, "the softphone is not running; SIP action not carried out"),
+                },
+                Effect::Dtmf { dialog, digits } => match &self.sip {
+                    Some(sip) => sip.tones(dialog, digits),
+                    None => tracing::warn!("the softphone is not running; tones not sent"),
+                },
                 Effect::Creatio(effect) => self.creatio(effect),
                 Effect::Notify(notification) => self.to_shell(ShellEffect::Notify(notification)),
                 Effect::StartRingtone => self.to_shell(ShellEffect::StartRingtone),
@@ -318,6 +370,10 @@ impl PanelTask {
                     self.views.send_replace(*view);
                 }
             }
+        }
+        // A dial the softphone could not queue is answered at once, so the call does not wait for a dialog.
+        for input in unsent {
+            self.handle_logged(input);
         }
         outcome
     }
@@ -395,11 +451,47 @@ fn oktell_worker(link: OktellLink, feedback: mpsc::Sender<CallInput<CallHandle>>
     tx
 }
 
-/// The Creatio side: the link for lookups, and one worker that queues call records in order and reports the
-/// outbox after every write and every driver event.
+/// How many recent calls the history asks of Creatio.
+const HISTORY_LIMIT: usize = 50;
+
+/// The Creatio side: the link for lookups, one worker that queues call records in order and reports the outbox
+/// after every write and every driver event, and one that fetches the operator's call history.
 struct CreatioWorkers {
     link: CreatioLink,
     writes: mpsc::Sender<CallWrite>,
+}
+
+/// Fetches the operator's history at start, after each login and after each call's end is queued. Requests that
+/// arrive while a fetch runs fold into one more fetch (a `Notify` holds a single permit), so a burst of ended
+/// calls costs one round trip and the history never delays a call record.
+fn spawn_history_worker(
+    link: CreatioLink,
+    wanted: std::sync::Arc<tokio::sync::Notify>,
+    feedback: mpsc::Sender<CallInput<CallHandle>>,
+) {
+    tokio::spawn(async move {
+        loop {
+            wanted.notified().await;
+            let input = match link.history(HISTORY_LIMIT).await {
+                Ok(history) => CreatioInput::History {
+                    entries: history.entries,
+                    offline: history.offline,
+                },
+                Err(err) => {
+                    tracing::warn!(%err, "the call history is not available");
+                    continue;
+                }
+            };
+            if feedback.send(CallInput::Creatio(input)).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Whether a write closes a call, after which Creatio's list has changed.
+fn ends_a_call(write: &CallWrite) -> bool {
+    matches!(write, CallWrite::Update { patch, .. } if patch.end_date.is_some())
 }
 
 impl CreatioWorkers {
@@ -410,27 +502,40 @@ impl CreatioWorkers {
     ) -> CreatioWorkers {
         let (writes, mut rx) = mpsc::channel::<CallWrite>(WORK_QUEUE);
         let worker = link.clone();
+        let history = std::sync::Arc::new(tokio::sync::Notify::new());
+        history.notify_one();
+        spawn_history_worker(link.clone(), history.clone(), feedback.clone());
         tokio::spawn(async move {
             let mut events_open = true;
             loop {
                 tokio::select! {
                     write = rx.recv() => match write {
                         Some(write) => {
+                            let ended = ends_a_call(&write);
                             if let Err(err) = worker.record(vec![write]).await {
                                 tracing::error!(%err, "a call record could not be queued for Creatio");
+                            }
+                            if ended {
+                                history.notify_one();
                             }
                         }
                         None => return,
                     },
                     event = events.recv(), if events_open => match event {
-                        Some(event) => tracing::debug!(?event, "Creatio event"),
+                        Some(event) => {
+                            tracing::debug!(?event, "Creatio event");
+                            if matches!(event, CreatioEvent::LoggedIn { .. }) {
+                                history.notify_one();
+                            }
+                        }
                         None => events_open = false,
                     },
                 }
                 match worker.status().await {
                     Ok(status) => {
                         let summary = CallInput::Creatio(CreatioInput::Outbox(outbox_summary(&status)));
-                        if feedback.send(summary).await.is_err() {
+                        let reason = CallInput::Creatio(CreatioInput::WaitReason(status.last_failure));
+                        if feedback.send(summary).await.is_err() || feedback.send(reason).await.is_err() {
                             return;
                         }
                     }
@@ -459,6 +564,14 @@ fn outbox_summary(status: &CreatioStatus) -> OutboxSummary {
 async fn recv_some<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     match rx {
         Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next event of the softphone, if there is one; pending forever without one.
+async fn next_link_event(link: &mut Option<SipLink>) -> Option<LinkEvent> {
+    match link {
+        Some(link) => link.next_event().await,
         None => std::future::pending().await,
     }
 }

@@ -17,29 +17,36 @@
 //! | `rtp`         | `call`, `local`, `remote`: the call's RTP addresses |
 //! | `audio`       | `call`, `first_rtp_from` (the peer's audio arrives) |
 //! | `held`, `resumed` | `call`, `by` (`local` or `remote`)           |
-//! | `dtmf`        | `call`, `digit`                                  |
+//! | `dtmf`        | `call`, `digit`, `via` (`rtp` or `info`)         |
+//! | `transfer`    | `call`, `state` (`accepted`, `progress`, `succeeded`, `failed`), `status` when known |
+//! | `referred`    | `call`, `target`, `accepted`, `new_call` (the call placed for the transferor) |
+//! | `replaced`    | `call` (the new one, answered), `replaced` (hung up) |
 //! | `closed`      | `call`, `cause`, and `status` when rejected      |
 //! | `error`       | `message` (and `command` when a command failed)  |
 //!
 //! Input is one command per line on stdin: `answer`, `reject`, `hangup`, `hold`, `resume`,
-//! `dtmf 123`, `dial URI`, `transfer URI` (answered with an error: REFER is not implemented
-//! yet), `quit`. Commands act on the current call (the newest one). End of input quits
+//! `dtmf 123` (RFC 4733, or SIP INFO when the peer took no telephone-event), `info-dtmf 123`
+//! (SIP INFO always), `dial URI`, `transfer URI` (blind transfer: REFER), `attended A B`
+//! (attended transfer of call A to the peer of call B, by the `call` numbers of the events),
+//! `quit`. Other commands act on the current call (the newest one). End of input quits
 //! unless `--dial` or `--duration` keeps the phone running.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use serde_json::{Value, json};
+/// The REFER policy is part of [`PhoneArgs`]; re-exported so callers need not depend on `sip`.
+pub use sip::invite::ReferPolicy;
 use sip::{
-    invite::{CallHandle, EndReason},
+    invite::{CallHandle, EndReason, TransferState},
     msg::Limits,
     register::RegisterEvent,
     sdp::{Codec, Direction, MediaConfig},
     transaction::TimerConfig,
-    ua::{UaConfig, UaEvent},
+    ua::{DialogEvent, UaConfig, UaEvent},
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::sip_link::{LinkCommand, LinkConfig, LinkEvent, SipLink, end_cause};
+use crate::sip_link::{LinkCommand, LinkConfig, LinkEvent, SUPPORTED_CODECS, SipLink, end_cause};
 
 /// Where the account password comes from. Never a command-line value: `ps` would show it.
 #[derive(Clone)]
@@ -100,10 +107,15 @@ pub struct PhoneArgs {
     pub auto_answer: bool,
     /// Sent as the microphone (16-bit WAV, any rate, looping).
     pub play: Option<PathBuf>,
-    /// What the peer sends, as 8 kHz mono WAV.
+    /// What the peer sends, as mono WAV at the PCM rate of the first codec (8 kHz for G.711,
+    /// 48 kHz for Opus).
     pub record: Option<PathBuf>,
+    /// Codecs offered and accepted, in order of preference (see [`parse_codecs`]).
+    pub codecs: Vec<Codec>,
     /// Hang up, unregister and exit after this long.
     pub duration: Option<Duration>,
+    /// Whether a peer's REFER (transfer request) is followed.
+    pub refer_policy: ReferPolicy,
 }
 
 impl PhoneArgs {
@@ -126,9 +138,33 @@ impl PhoneArgs {
             auto_answer: false,
             play: None,
             record: None,
+            codecs: SUPPORTED_CODECS.to_vec(),
             duration: None,
+            refer_policy: ReferPolicy::Accept,
         }
     }
+}
+
+/// Reads a `--codec` value: names separated by commas (`opus,pcmu`), case-insensitive, in
+/// order of preference; values of a repeated flag are joined with commas by the caller.
+/// Duplicates are dropped, unknown names refused.
+pub fn parse_codecs(list: &str) -> Result<Vec<Codec>, String> {
+    let mut codecs = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let codec = match name.to_ascii_lowercase().as_str() {
+            "pcmu" | "g711u" => Codec::Pcmu,
+            "pcma" | "g711a" => Codec::Pcma,
+            "opus" => Codec::Opus,
+            _ => return Err(format!("unknown codec {name:?}: use pcmu, pcma or opus")),
+        };
+        if !codecs.contains(&codec) {
+            codecs.push(codec);
+        }
+    }
+    if codecs.is_empty() {
+        return Err(String::from("no codec given: use pcmu, pcma or opus"));
+    }
+    Ok(codecs)
 }
 
 /// Exit codes: 0 success, 1 could not start (configuration, sockets, files), 2 the `--dial`
@@ -190,6 +226,7 @@ where
         args,
         out,
         current: None,
+        calls: Vec::new(),
         dialed: None,
         dialed_established: false,
         held_local: false,
@@ -227,7 +264,7 @@ async fn start(args: &PhoneArgs) -> Result<SipLink, String> {
         media: MediaConfig {
             address: args.rtp_bind.ip().to_string(),
             port: args.rtp_bind.port(),
-            codecs: vec![Codec::Pcmu, Codec::Pcma],
+            codecs: args.codecs.clone(),
             telephone_event: true,
             ptime: 20,
         },
@@ -235,6 +272,8 @@ async fn start(args: &PhoneArgs) -> Result<SipLink, String> {
         limits: Limits::default(),
         user_agent: format!("oktell-panel-phone/{}", env!("CARGO_PKG_VERSION")),
         seed: rand::random(),
+        refer_policy: args.refer_policy,
+        session_timer: Default::default(),
     };
     let config = LinkConfig {
         ua,
@@ -272,6 +311,8 @@ struct Phone<W> {
     out: Output<W>,
     /// The call commands act on.
     current: Option<CallHandle>,
+    /// Every call not yet closed, oldest first (`attended` names them by number).
+    calls: Vec<CallHandle>,
     /// The `--dial` call, whose end ends the run.
     dialed: Option<CallHandle>,
     dialed_established: bool,
@@ -361,10 +402,24 @@ impl<W: AsyncWrite + Unpin> Phone<W> {
             "dial" if !argument.is_empty() => Some(LinkCommand::Call {
                 target: argument.to_owned(),
             }),
-            "transfer" => {
-                self.error(verb, "transfer is not supported yet (REFER is not implemented)")
-                    .await;
-                return false;
+            "info-dtmf" if !argument.is_empty() => self.current.map(|call| LinkCommand::InfoDtmf {
+                call,
+                digits: argument.to_owned(),
+            }),
+            "transfer" if !argument.is_empty() => self.current.map(|call| LinkCommand::Transfer {
+                call,
+                target: argument.to_owned(),
+            }),
+            "attended" => {
+                let mut numbers = argument.split_whitespace().map(|n| self.call_numbered(n));
+                match (numbers.next(), numbers.next(), numbers.next()) {
+                    (Some(Some(call)), Some(Some(to)), None) => Some(LinkCommand::AttendedTransfer { call, to }),
+                    _ => {
+                        self.error(verb, "usage: attended CALL TO (numbers of two calls in progress)")
+                            .await;
+                        return false;
+                    }
+                }
             }
             _ => {
                 self.error(verb, "unknown command or missing argument").await;
@@ -382,6 +437,20 @@ impl<W: AsyncWrite + Unpin> Phone<W> {
         false
     }
 
+    /// A call in progress by the number its events carry.
+    fn call_numbered(&self, number: &str) -> Option<CallHandle> {
+        let id: u64 = number.parse().ok()?;
+        self.calls.iter().copied().find(|c| c.id() == id)
+    }
+
+    /// A new call becomes the current one.
+    fn track(&mut self, call: CallHandle) {
+        self.current = Some(call);
+        if !self.calls.contains(&call) {
+            self.calls.push(call);
+        }
+    }
+
     async fn error(&mut self, command: &str, message: &str) {
         self.out
             .event("error", json!({ "command": command, "message": message }))
@@ -392,7 +461,7 @@ impl<W: AsyncWrite + Unpin> Phone<W> {
     async fn on_event(&mut self, commands: &tokio::sync::mpsc::Sender<LinkCommand>, event: LinkEvent) -> bool {
         match event {
             LinkEvent::Dialing { call, target } => {
-                self.current = Some(call);
+                self.track(call);
                 if self.args.dial.as_deref() == Some(target.as_str()) && self.dialed.is_none() {
                     self.dialed = Some(call);
                 }
@@ -423,14 +492,81 @@ impl<W: AsyncWrite + Unpin> Phone<W> {
                 }
                 media::stream::StreamEvent::Dtmf(dtmf) => {
                     self.out
-                        .event("dtmf", json!({ "call": call.id(), "digit": dtmf.digit.to_string() }))
+                        .event(
+                            "dtmf",
+                            json!({ "call": call.id(), "digit": dtmf.digit.to_string(), "via": "rtp" }),
+                        )
                         .await;
                 }
                 other => tracing::debug!(?other, "media event"),
             },
             LinkEvent::Sip(event) => return self.on_sip(commands, event).await,
+            LinkEvent::Dialog(event) => self.on_dialog(event).await,
+            // The phone plays WAV files, never devices; quality is for the panel's view.
+            event @ (LinkEvent::Quality { .. } | LinkEvent::Device { .. } | LinkEvent::DevicesFailed { .. }) => {
+                tracing::debug!(?event, "link report");
+            }
         }
         false
+    }
+
+    async fn on_dialog(&mut self, event: DialogEvent) {
+        match event {
+            DialogEvent::Transfer { call, state } => {
+                let (name, status) = match state {
+                    TransferState::Accepted => ("accepted", None),
+                    TransferState::Progress { status } => ("progress", Some(status)),
+                    TransferState::Succeeded => ("succeeded", None),
+                    TransferState::Failed { status } => ("failed", status),
+                };
+                let mut fields = json!({ "call": call.id(), "state": name });
+                if let Some(status) = status {
+                    fields["status"] = json!(status);
+                }
+                self.out.event("transfer", fields).await;
+            }
+            DialogEvent::Referred {
+                call,
+                target,
+                referred_by,
+                new_call,
+            } => {
+                if let Some(new_call) = new_call {
+                    self.track(new_call);
+                    // The `--dial` call lives on as the call to the transfer target.
+                    if self.dialed == Some(call) {
+                        self.dialed = Some(new_call);
+                    }
+                }
+                let mut fields = json!({
+                    "call": call.id(),
+                    "target": target.to_string(),
+                    "accepted": new_call.is_some(),
+                    "new_call": new_call.map(CallHandle::id),
+                });
+                if let Some(by) = referred_by {
+                    fields["referred_by"] = json!(by.to_string());
+                }
+                self.out.event("referred", fields).await;
+            }
+            DialogEvent::Replaced { call, replaced, .. } => {
+                self.track(call);
+                if self.dialed == Some(replaced) {
+                    self.dialed = Some(call);
+                }
+                self.out
+                    .event("replaced", json!({ "call": call.id(), "replaced": replaced.id() }))
+                    .await;
+            }
+            DialogEvent::Dtmf { call, digit, .. } => {
+                self.out
+                    .event(
+                        "dtmf",
+                        json!({ "call": call.id(), "digit": digit.to_string(), "via": "info" }),
+                    )
+                    .await;
+            }
+        }
     }
 
     async fn on_sip(&mut self, commands: &tokio::sync::mpsc::Sender<LinkCommand>, event: UaEvent) -> bool {
@@ -451,7 +587,7 @@ impl<W: AsyncWrite + Unpin> Phone<W> {
                     .await;
             }
             UaEvent::IncomingCall { call, from, .. } => {
-                self.current = Some(call);
+                self.track(call);
                 self.out
                     .event("incoming", json!({ "call": call.id(), "from": from.to_string() }))
                     .await;
@@ -512,8 +648,9 @@ impl<W: AsyncWrite + Unpin> Phone<W> {
                     fields["reason"] = json!(reason);
                 }
                 self.out.event("closed", fields).await;
+                self.calls.retain(|c| *c != call);
                 if self.current == Some(call) {
-                    self.current = None;
+                    self.current = self.calls.last().copied();
                 }
                 return self.dialed == Some(call);
             }

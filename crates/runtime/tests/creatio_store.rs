@@ -234,7 +234,7 @@ fn a_new_file_is_a_versioned_wal_outbox() {
     let version: i32 = raw.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
     let application: i32 = raw.query_row("PRAGMA application_id", [], |row| row.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     assert_ne!(application, 0);
     drop(raw);
     // Opening again neither fails nor migrates twice.
@@ -260,6 +260,14 @@ fn rejected_records_export_as_json_with_their_reason() {
     commit(&mut store, &mut outbox);
     let refusal = r#"{"error":{"code":"","message":"Column CallerId is too long"}}"#;
     outbox.handle_response(now, first.id, &HttpResponse::json(400, refusal));
+    // A refused create could be a duplicate; the GET finds no record, so the refusal stands.
+    let lookup = outbox.poll_request(now).unwrap();
+    assert_eq!(lookup.request.method, creatio::http::Method::Get);
+    outbox.handle_response(
+        now,
+        lookup.id,
+        &HttpResponse::json(404, r#"{"error":{"message":"not found"}}"#),
+    );
     commit(&mut store, &mut outbox);
 
     let exported: serde_json::Value = serde_json::from_str(&store.export_rejected().unwrap()).unwrap();
@@ -304,4 +312,69 @@ fn a_batch_that_fails_halfway_leaves_nothing_behind() {
         stored.is_empty(),
         "the first row was rolled back with the batch: {stored:?}"
     );
+}
+
+#[test]
+fn a_first_version_file_keeps_its_waiting_records_and_gains_the_local_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outbox.sqlite");
+    let mut outbox = Outbox::new(config());
+    outbox.enqueue(writes(3).remove(0));
+    let Change::Upsert(record) = outbox.take_changes().remove(0) else {
+        panic!("an enqueue is an upsert")
+    };
+    // The body as the first version wrote it: no `queued_at`.
+    let mut body = serde_json::to_value(&*record).unwrap();
+    body.as_object_mut().unwrap().remove("queued_at");
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "CREATE TABLE record (id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL)
+         STRICT;
+         CREATE INDEX record_by_state ON record (state);
+         PRAGMA application_id = 1330335823;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    raw.execute(
+        "INSERT INTO record (id, call_id, state, body) VALUES (1, ?1, 'pending', ?2)",
+        [record.write.call_id().to_string(), body.to_string()],
+    )
+    .unwrap();
+    drop(raw);
+
+    let (mut store, records) = reopen(&path);
+    assert_eq!(records, vec![*record], "the waiting record survives the migration");
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let version: i32 = raw.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+    assert_eq!(version, 2);
+    drop(raw);
+    store.remember_calls(&writes(3), |_| None).unwrap();
+    let history = store.recent_calls(10).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].call_id, timeline(3).record_id);
+    assert_eq!(history[0].talk_seconds, 60, "the end write was folded in");
+}
+
+#[test]
+fn the_local_history_keeps_the_newest_calls_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = OutboxStore::open(&dir.path().join("outbox.sqlite")).unwrap();
+    let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_430_700);
+    let creates: Vec<CallWrite> = (0..520u64)
+        .map(|n| {
+            let mut call = timeline(u128::from(n));
+            call.started = (epoch + Duration::from_secs(n * 60)).into();
+            calls::created(&call)
+        })
+        .collect();
+    store.remember_calls(&creates, |_| None).unwrap();
+    let all = store.recent_calls(1000).unwrap();
+    assert_eq!(all.len(), 500, "older calls are let go");
+    assert_eq!(all[0].call_id, timeline(519).record_id);
+    assert_eq!(all[499].call_id, timeline(20).record_id);
+    let newest = store.recent_calls(3).unwrap();
+    assert_eq!(newest.len(), 3);
+    // An update of a call the history let go of, or never saw, adds nothing.
+    store.remember_calls(&writes(0)[1..], |_| None).unwrap();
+    assert_eq!(store.recent_calls(1000).unwrap().len(), 500);
 }

@@ -10,9 +10,11 @@
 //! | `POST /calls/{id}/busy` | – | the far end of a dialling auto-call reports busy | `{}` |
 //! | `POST /calls/{id}/hangup` | – | the far end hangs up (a ringing caller gives up: missed call) | `{}` |
 //! | `POST /connections/drop` | – | every WebSocket connection is closed; sessions survive | `{"dropped":2}` |
+//! | `GET /sip` | – | the PBX's SIP side: its address, the phones' bindings, the live legs (phase `inviting`, `dialling`, `up` or `closing`; what the far end plays: `voice`, `hold_music`, `silence`) with their RTP counters, and `rtp`: the counters of every leg that had audio, ended ones included | `{"address":"127.0.0.1:5062","registrations":[{"login":"op1","expires_in":3599,…}],"legs":[{"leg":1,"login":"op1","call":1,"phase":"up","source":"voice","codec":"PCMU","rtp":{"packets_received":250,"packets_sent":251,"inbound_level_dbov":-12.5}}],"rtp":[{"leg":1,"rtp":{…}}]}` |
 //! | `POST /users/{login}/state` | `{"userstateid":2,"lunchreasonid":1}` (also `oncallcenter`, `onccmanual`, `onredirect`) | another user's agent state changes; events go to everyone subscribed | the new state |
 //! | `GET /creatio/state` | – | the Creatio stand-in: live sessions, faults, rows per collection | `{"sessions":1,"faults":{…},"rows":{…}}` |
 //! | `GET /creatio/calls` | – | every `Call` record as OData shows it | `[{"Id":…,"CallerId":…},…]` |
+//! | `GET /creatio/calls/journal` | – | every write applied to `Call`, in order (refused writes are absent) | `[{"seq":1,"method":"POST","id":…,"body":{…}},…]` |
 //! | `POST /creatio/slow` | `{"delay_ms":3000}` | every Creatio answer waits this long (0 = off) | the Creatio state |
 //! | `POST /creatio/fail` | `{"status":500,"count":2}` | the next `count` requests (all, without `count`) answer this status with an OData error | the Creatio state |
 //! | `POST /creatio/sessions/expire` | – | every Creatio session ends; the next request gets 401 (or the login redirect) | `{"expired":1}` |
@@ -82,6 +84,7 @@ pub enum Command {
     Busy(CallId),
     HangUp(CallId),
     DropConnections,
+    SipState,
     SetUserState { login: String, change: PresenceChange },
 }
 
@@ -158,6 +161,7 @@ pub fn route_creatio(method: &str, path: &str, body: &[u8]) -> Option<Result<cre
     Some(match (method, rest) {
         ("GET", ["state"]) => Ok(creatio::Control::State),
         ("GET", ["calls"]) => Ok(creatio::Control::Calls),
+        ("GET", ["calls", "journal"]) => Ok(creatio::Control::CallJournal),
         ("POST", ["slow"]) => json::<SlowBody>(body).map(|b| creatio::Control::Slow { delay_ms: b.delay_ms }),
         ("POST", ["fail"]) => json::<FailBody>(body).and_then(|b| {
             if (400..=599).contains(&b.status) {
@@ -193,6 +197,7 @@ pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Command, ControlEr
         ("POST", ["calls", id, "busy"]) => Ok(Command::Busy(call_id(id)?)),
         ("POST", ["calls", id, "hangup"]) => Ok(Command::HangUp(call_id(id)?)),
         ("POST", ["connections", "drop"]) => Ok(Command::DropConnections),
+        ("GET", ["sip"]) => Ok(Command::SipState),
         ("POST", ["users", login, "state"]) => {
             let b: StateBody = json(body)?;
             Ok(Command::SetUserState {
@@ -228,6 +233,7 @@ mod tests {
         assert_eq!(route("POST", "/calls/7/busy", b""), Ok(Command::Busy(CallId(7))));
         assert_eq!(route("POST", "/calls/7/hangup", b""), Ok(Command::HangUp(CallId(7))));
         assert_eq!(route("POST", "/connections/drop", b""), Ok(Command::DropConnections));
+        assert_eq!(route("GET", "/sip", b""), Ok(Command::SipState));
         assert_eq!(
             route("POST", "/users/op2/state", br#"{"userstateid":2,"lunchreasonid":1}"#),
             Ok(Command::SetUserState {
@@ -247,6 +253,7 @@ mod tests {
         let route = |method, path, body: &[u8]| route_creatio(method, path, body).unwrap();
         assert_eq!(route("GET", "/creatio/state", b""), Ok(Control::State));
         assert_eq!(route("GET", "/creatio/calls", b""), Ok(Control::Calls));
+        assert_eq!(route("GET", "/creatio/calls/journal", b""), Ok(Control::CallJournal));
         assert_eq!(
             route("POST", "/creatio/slow", br#"{"delay_ms":250}"#),
             Ok(Control::Slow { delay_ms: 250 })

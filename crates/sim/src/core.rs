@@ -6,6 +6,7 @@
 //! returns `None`, then sleep until [`Sim::poll_timeout`] or the next input.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use ::oktell::login::PasswordDigests;
@@ -19,6 +20,7 @@ use crate::oktell::connection::{ConnId, Connection, Phase, SessionToken};
 use crate::oktell::methods::{self, After, Ctx, CustomEvent};
 use crate::oktell::wire;
 use crate::pbx::{Audience, Notice, Pbx};
+use crate::sip::{SipFace, SipOutput};
 use crate::world::World;
 
 /// What the driver must do.
@@ -43,6 +45,9 @@ pub struct Sim {
     /// does not change the GUIDs of a run.
     chaos: StdRng,
     out: VecDeque<Output>,
+    /// The PBX's SIP side, once [`Sim::enable_sip`] gave it an address.
+    sip: Option<SipFace>,
+    seed: u64,
 }
 
 impl Sim {
@@ -57,7 +62,39 @@ impl Sim {
             next_conn: 1,
             chaos: StdRng::seed_from_u64(seed ^ 0x5eed_c4a0_5000_0001),
             out: VecDeque::new(),
+            sip: None,
+            seed,
         }
+    }
+
+    /// Turns on the SIP side, listening (as far as the driver is concerned) at `local`.
+    pub fn enable_sip(&mut self, local: SocketAddr) {
+        self.sip = Some(SipFace::new(local, self.seed ^ 0x5eed_0051_9000_0001));
+    }
+
+    /// One datagram on the SIP socket.
+    pub fn handle_sip_datagram(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) {
+        if let Some(sip) = &mut self.sip {
+            sip.handle_datagram(now, from, bytes, &mut self.pbx);
+        }
+        self.flush_notices(now);
+    }
+
+    /// Datagrams to send and media to start or stop.
+    pub fn poll_sip_output(&mut self) -> Option<SipOutput> {
+        self.sip.as_mut()?.poll_output()
+    }
+
+    /// A bound RTP port a SIP leg may use.
+    pub fn add_sip_media_port(&mut self, port: u16) {
+        if let Some(sip) = &mut self.sip {
+            sip.add_media_port(port);
+        }
+    }
+
+    /// How many RTP ports to add so that `pool` are ready.
+    pub fn sip_media_ports_wanted(&self, pool: usize) -> usize {
+        self.sip.as_ref().map_or(0, |sip| sip.media_ports_wanted(pool))
     }
 
     /// A WebSocket connection completed its upgrade.
@@ -111,6 +148,7 @@ impl Sim {
                 sessions: &mut self.sessions,
                 redirects: &mut self.redirects,
                 digests: &self.digests,
+                sip_port: self.sip.as_ref().map(|sip| sip.local().port()),
                 conn_id: conn,
                 conn: connection,
                 custom: &mut custom,
@@ -136,6 +174,11 @@ impl Sim {
     /// Deadlines of calls and background activity.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.pbx.handle_timeout(now);
+        if let Some(sip) = &mut self.sip
+            && sip.poll_timeout().is_some_and(|at| at <= now)
+        {
+            sip.handle_timeout(now, &mut self.pbx);
+        }
         self.flush_notices(now);
     }
 
@@ -148,6 +191,10 @@ impl Sim {
             Command::Busy(id) => self.pbx.busy(id, now).map(|()| json!({})),
             Command::HangUp(id) => self.pbx.hang_up(id, now).map(|()| json!({})),
             Command::DropConnections => Ok(json!({ "dropped": self.drop_all() })),
+            Command::SipState => Ok(match &self.sip {
+                Some(sip) => sip.snapshot(now, &self.pbx),
+                None => Value::Null,
+            }),
             Command::SetUserState { login, change } => match self.pbx.directory().by_login(&login) {
                 Some(user) => self
                     .pbx
@@ -165,7 +212,8 @@ impl Sim {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.pbx.poll_timeout()
+        let sip = self.sip.as_ref().and_then(SipFace::poll_timeout);
+        self.pbx.poll_timeout().into_iter().chain(sip).min()
     }
 
     /// Closes every connection (sessions survive, so clients can resume them).
@@ -223,6 +271,10 @@ impl Sim {
 
     fn flush_notices(&mut self, now: Instant) {
         self.pbx.reap_orphans(now);
+        if let Some(sip) = &mut self.sip {
+            sip.sync(now, &mut self.pbx);
+            self.pbx.reap_orphans(now);
+        }
         for Notice {
             audience,
             event,

@@ -7,8 +7,11 @@
 //! * [`Sim`] — the sans-IO core: frames, control commands and `now` in; frames to send, sockets
 //!   to close and the next deadline out. Tests drive it with a virtual clock.
 //! * [`creatio::Creatio`] — the sans-IO Creatio stand-in: HTTP requests and `now` in, answers out.
-//! * [`serve`] — the tokio driver: Oktell WebSocket (sub-protocol `json`), the Creatio HTTP site
-//!   and the loopback HTTP control API documented in [`control`] (with its fault injection).
+//! * [`sip`] — the PBX's SIP side: a registrar for the operators' phones and a leg per phone
+//!   call that follows the PBX model, with the caller's voice and hold music over RTP.
+//! * [`serve`] — the tokio driver: Oktell WebSocket (sub-protocol `json`), the Creatio HTTP site,
+//!   the PBX's SIP socket (UDP, [`serve_with`] picks its port) and the loopback HTTP control API
+//!   documented in [`control`] (with its fault injection).
 //!
 //! `cargo run -p sim --example serve -- demo` serves the demo world by hand (try it with oktell.js
 //! or curl). The simulator's choices that PROTOCOL.md leaves open (event order, `linestatestr`
@@ -27,6 +30,7 @@
 //! })
 //! .await?;
 //! println!("connect oktell.js to {}", sim.endpoints().oktell);
+//! println!("register the phone (101 / demo) at {}", sim.sip_addr());
 //! sim.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -39,10 +43,11 @@ mod error;
 pub mod oktell;
 pub mod pbx;
 mod server;
+pub mod sip;
 pub mod world;
 
 pub use crate::core::{Output, Sim};
 pub use error::SimError;
 pub use oktell::connection::ConnId;
-pub use server::{Endpoints, RunningSim, SimOptions, serve};
+pub use server::{Endpoints, RunningSim, SimOptions, SipOptions, serve, serve_with};
 pub use world::World;

@@ -1,6 +1,6 @@
 //! The tokio driver: a WebSocket listener for Oktell clients, an HTTP listener for the Creatio
-//! stand-in, an HTTP listener for the control API, one task that owns the [`Sim`] core and one
-//! that owns the [`Creatio`] core.
+//! stand-in, an HTTP listener for the control API, the PBX's SIP socket (with its RTP streams,
+//! see [`crate::sip`]), one task that owns the [`Sim`] core and one that owns the [`Creatio`] core.
 //!
 //! The core tasks are the only places that read the clock. Connection tasks forward frames to it
 //! and write back what it tells them; the control server sends it commands and waits for the
@@ -32,6 +32,7 @@ use crate::control::{self, Command, ControlError};
 use crate::core::{Output, Sim};
 use crate::creatio::{self as crm, Creatio, CrmRequest, Reply};
 use crate::oktell::connection::ConnId;
+use crate::sip::driver::SipDriver;
 use crate::{SimError, World};
 
 /// Frames waiting for one slow client before it is cut off.
@@ -58,6 +59,13 @@ pub struct SimOptions {
     pub seed: u64,
 }
 
+/// How to run the PBX's SIP side (see [`serve_with`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SipOptions {
+    /// The UDP port of the registrar and the phones' calls, on [`SimOptions::bind`]; 0 = any free port.
+    pub port: u16,
+}
+
 /// Where a running simulator listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Endpoints {
@@ -67,6 +75,8 @@ pub struct Endpoints {
     pub control: String,
     /// `http://127.0.0.1:PORT` plus the world's `app_path`: the Creatio site address.
     pub creatio: String,
+    /// `127.0.0.1:PORT`: the PBX's SIP registrar and proxy (UDP).
+    pub sip: String,
 }
 
 /// A simulator serving on its sockets until [`RunningSim::shutdown`] (dropping it stops the
@@ -74,6 +84,7 @@ pub struct Endpoints {
 #[derive(Debug)]
 pub struct RunningSim {
     endpoints: Endpoints,
+    sip: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -81,6 +92,11 @@ pub struct RunningSim {
 impl RunningSim {
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    /// The PBX's SIP address (UDP): where the operators' phones register.
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.sip
     }
 
     /// Stops listening, closes every connection and waits for the tasks to end.
@@ -128,12 +144,27 @@ enum Outgoing {
     Close,
 }
 
-/// Starts the simulator.
+/// Starts the simulator, its SIP side on any free UDP port.
 pub async fn serve(opts: SimOptions) -> Result<RunningSim, SimError> {
+    serve_with(opts, SipOptions::default()).await
+}
+
+/// Starts the simulator with its SIP side where `sip` says.
+pub async fn serve_with(opts: SimOptions, sip: SipOptions) -> Result<RunningSim, SimError> {
     opts.world.validate()?;
     let oktell = bind(SocketAddr::new(opts.bind, opts.oktell_port)).await?;
     let control = bind(SocketAddr::new(opts.bind, opts.control_port)).await?;
     let creatio = bind(SocketAddr::new(opts.bind, opts.creatio_port)).await?;
+    let sip_bind = SocketAddr::new(opts.bind, sip.port);
+    let sip_socket = tokio::net::UdpSocket::bind(sip_bind)
+        .await
+        .map_err(|source| SimError::Bind { addr: sip_bind, source })?;
+    let sip_addr = {
+        let port = sip_socket.local_addr().map(|a| a.port()).unwrap_or(sip.port);
+        SocketAddr::new(public_ip(opts.bind), port)
+    };
+    let sip_driver =
+        SipDriver::new(sip_socket, opts.seed).map_err(|source| SimError::Bind { addr: sip_bind, source })?;
     let endpoints = Endpoints {
         oktell: format!("ws://{}", public_addr(&oktell, opts.bind, opts.oktell_port)),
         control: format!("http://{}", public_addr(&control, opts.bind, opts.control_port)),
@@ -142,6 +173,7 @@ pub async fn serve(opts: SimOptions) -> Result<RunningSim, SimError> {
             public_addr(&creatio, opts.bind, opts.creatio_port),
             opts.world.creatio.app_path
         ),
+        sip: sip_addr.to_string(),
     };
     let crm = Creatio::new(
         &opts.world.creatio,
@@ -152,9 +184,13 @@ pub async fn serve(opts: SimOptions) -> Result<RunningSim, SimError> {
     let (stop, stopped) = watch::channel(false);
     let (core_tx, core_rx) = mpsc::channel(4096);
     let (crm_tx, crm_rx) = mpsc::channel(1024);
-    let sim = Sim::new(opts.world, opts.seed, std::time::Instant::now());
+    let mut sim = Sim::new(opts.world, opts.seed, std::time::Instant::now());
+    sim.enable_sip(sip_addr);
+    // Decode the far end's clips now rather than in the first call's audio task.
+    crate::sip::audio::caller_voice();
+    crate::sip::audio::hold_melody();
     let tasks = vec![
-        tokio::spawn(run_core(sim, core_rx, stopped.clone())),
+        tokio::spawn(run_core(sim, sip_driver, core_rx, stopped.clone())),
         tokio::spawn(run_creatio(crm, crm_rx, stopped.clone())),
         tokio::spawn(accept_oktell(oktell, core_tx.clone(), stopped.clone())),
         tokio::spawn(accept_creatio(creatio, crm_tx.clone(), stopped.clone())),
@@ -164,9 +200,16 @@ pub async fn serve(opts: SimOptions) -> Result<RunningSim, SimError> {
         oktell = %endpoints.oktell,
         creatio = %endpoints.creatio,
         control = %endpoints.control,
+        sip = %endpoints.sip,
+        caller_speaks = crate::sip::audio::voice_is_speech(),
         "simulator listening"
     );
-    Ok(RunningSim { endpoints, stop, tasks })
+    Ok(RunningSim {
+        endpoints,
+        sip: sip_addr,
+        stop,
+        tasks,
+    })
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, SimError> {
@@ -178,20 +221,38 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, SimError> {
 /// The address clients should use: the bound one, with a wildcard replaced by loopback.
 fn public_addr(listener: &TcpListener, bind: IpAddr, port: u16) -> SocketAddr {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-    let ip = match bind {
+    SocketAddr::new(public_ip(bind), port)
+}
+
+fn public_ip(bind: IpAddr) -> IpAddr {
+    match bind {
         IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
         ip => ip,
-    };
-    SocketAddr::new(ip, port)
+    }
 }
 
-async fn run_core(mut sim: Sim, mut inputs: mpsc::Receiver<CoreInput>, mut stopped: watch::Receiver<bool>) {
+async fn run_core(
+    mut sim: Sim,
+    mut sip: SipDriver,
+    mut inputs: mpsc::Receiver<CoreInput>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut outboxes: HashMap<ConnId, mpsc::Sender<Outgoing>> = HashMap::new();
+    let mut datagram = vec![0u8; 65_535];
     loop {
+        sip.refill(&mut sim);
         let deadline = sim.poll_timeout();
         tokio::select! {
             _ = stopped.changed() => break,
+            received = sip.recv(&mut datagram) => match received {
+                Ok((len, from)) => {
+                    if let Some(bytes) = datagram.get(..len) {
+                        sim.handle_sip_datagram(from, bytes, std::time::Instant::now());
+                    }
+                }
+                Err(error) => tracing::debug!(%error, "SIP receive failed"),
+            },
             input = inputs.recv() => {
                 let Some(input) = input else { break };
                 let now = std::time::Instant::now();
@@ -210,7 +271,12 @@ async fn run_core(mut sim: Sim, mut inputs: mpsc::Receiver<CoreInput>, mut stopp
                         sim.handle_closed(conn);
                     }
                     CoreInput::Control { command, reply } => {
-                        let _ = reply.send(sim.handle_control(command, now));
+                        let sip_state = command == Command::SipState;
+                        let mut answer = sim.handle_control(command, now);
+                        if sip_state && let Ok(Value::Object(state)) = &mut answer {
+                            add_rtp_counters(state, &sip.stats());
+                        }
+                        let _ = reply.send(answer);
                     }
                 }
             }
@@ -229,8 +295,33 @@ async fn run_core(mut sim: Sim, mut inputs: mpsc::Receiver<CoreInput>, mut stopp
                 outboxes.remove(&conn);
             }
         }
+        while let Some(output) = sim.poll_sip_output() {
+            sip.apply(output);
+        }
     }
+    sip.shutdown();
     tracing::debug!("simulator core stopped");
+}
+
+/// Puts each leg's RTP counters (kept by the driver, not the core) into the `GET /sip` answer.
+fn add_rtp_counters(
+    state: &mut serde_json::Map<String, Value>,
+    counters: &std::collections::BTreeMap<crate::sip::LegId, Value>,
+) {
+    let Some(Value::Array(legs)) = state.get_mut("legs") else {
+        return;
+    };
+    for leg in legs {
+        let id = leg.get("leg").and_then(Value::as_u64).map(crate::sip::LegId);
+        if let (Some(id), Value::Object(fields)) = (id, leg) {
+            fields.insert("rtp".into(), counters.get(&id).cloned().unwrap_or(Value::Null));
+        }
+    }
+    let ended: Vec<Value> = counters
+        .iter()
+        .map(|(id, rtp)| json!({ "leg": id, "rtp": rtp }))
+        .collect();
+    state.insert("rtp".into(), Value::Array(ended));
 }
 
 async fn sleep_until(deadline: Option<std::time::Instant>) {

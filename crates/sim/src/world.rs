@@ -147,6 +147,25 @@ pub struct User {
     pub initial_state: u8,
     #[serde(default)]
     pub refuse_login: Option<LoginRefusal>,
+    /// The digest user name of the user's SIP phone on the simulated PBX; default: the number.
+    /// The registrar also accepts the number and the login (see [`User::sip_user_name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_user: Option<String>,
+    /// The SIP phone's password; default: the Oktell password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_password: Option<String>,
+}
+
+impl User {
+    /// The SIP account name: `sip_user`, or the user's number.
+    pub fn sip_user_name(&self) -> &str {
+        self.sip_user.as_deref().unwrap_or(&self.number)
+    }
+
+    /// The SIP account password: `sip_password`, or the Oktell password.
+    pub fn sip_secret(&self) -> &str {
+        self.sip_password.as_deref().unwrap_or(&self.password)
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -161,6 +180,7 @@ impl std::fmt::Debug for User {
             .field("supervisor", &self.supervisor)
             .field("initial_state", &self.initial_state)
             .field("refuse_login", &self.refuse_login)
+            .field("sip_user", &self.sip_user)
             .finish_non_exhaustive()
     }
 }
@@ -407,6 +427,15 @@ impl World {
                 )));
             }
         }
+        let mut sip_users = HashSet::new();
+        for user in &self.users {
+            if !sip_users.insert(user.sip_user_name()) {
+                return Err(SimError::Config(format!(
+                    "SIP user {} appears twice",
+                    user.sip_user_name()
+                )));
+            }
+        }
         for number in &self.numbers {
             if !numbers.insert(number.number.as_str()) {
                 return Err(SimError::Config(format!("number {} appears twice", number.number)));
@@ -496,6 +525,8 @@ impl World {
             supervisor: false,
             initial_state: 1,
             refuse_login: None,
+            sip_user: None,
+            sip_password: None,
         };
         let mut users = vec![
             user("op1", "Анна Смирнова", "101", "Продажи", true),
@@ -858,6 +889,40 @@ mod tests {
         let mut twin = world.users[0].clone();
         twin.number = "999".to_owned();
         world.users.push(twin);
+        assert!(matches!(world.validate(), Err(SimError::Config(_))));
+    }
+
+    #[test]
+    fn sip_account_defaults_to_number_and_oktell_password() {
+        let world = World::default_world();
+        let op1 = world.users.iter().find(|u| u.login == "op1").unwrap();
+        assert_eq!((op1.sip_user_name(), op1.sip_secret()), ("101", "demo"));
+        let custom = World::from_toml(
+            r#"
+            [[users]]
+            login = "a"
+            password = "x"
+            name = "A"
+            number = "1"
+            sip_user = "web1"
+            sip_password = "p1"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            (custom.users[0].sip_user_name(), custom.users[0].sip_secret()),
+            ("web1", "p1")
+        );
+        assert!(
+            !format!("{custom:?}").contains("p1"),
+            "the SIP password stays out of logs"
+        );
+    }
+
+    #[test]
+    fn duplicate_sip_user_is_a_config_error() {
+        let mut world = World::default_world();
+        world.users[1].sip_user = Some("101".to_owned());
         assert!(matches!(world.validate(), Err(SimError::Config(_))));
     }
 

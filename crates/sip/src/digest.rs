@@ -304,6 +304,9 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// Most realms answered at once (registrar, proxy, and room to spare).
+pub const MAX_REALMS: usize = 4;
+
 #[derive(Debug, Clone)]
 struct Cached {
     kind: ChallengeKind,
@@ -346,9 +349,23 @@ impl Authenticator {
     /// the same exchange. Then a challenge without `stale=true` means the server refused our
     /// credentials, and retrying would loop. A first request, even one pre-authorised with a
     /// cached nonce, passes `false`: the server may just have forgotten that nonce.
+    ///
+    /// A challenge for a realm the request carried no credentials for (a 407 from a proxy
+    /// after the registrar's 401 was answered) is no refusal: it is answered too, up to
+    /// [`MAX_REALMS`] realms, so that a peer inventing realms cannot make us loop.
     pub fn on_challenge(&mut self, response: &Response, retried: bool) -> Result<(), AuthError> {
         let challenges = select_challenges(response)?;
-        if retried && let Some((_, refused)) = challenges.iter().find(|(_, c)| !c.stale) {
+        let answered = |kind: ChallengeKind, challenge: &Challenge| {
+            self.cached
+                .iter()
+                .any(|c| c.kind == kind && c.challenge.realm == challenge.realm)
+        };
+        let full = self.cached.len() >= MAX_REALMS;
+        if retried
+            && let Some((_, refused)) = challenges
+                .iter()
+                .find(|(kind, c)| !c.stale && (full || answered(*kind, c)))
+        {
             return Err(AuthError::Rejected {
                 realm: refused.realm.clone(),
             });

@@ -12,7 +12,8 @@
 //! - [`dialog`]: dialog identity, CSeq spaces, route set, in-dialog requests.
 //! - [`register`]: one account's binding, refreshed and retried.
 //! - [`sdp`]: offer/answer for one audio stream.
-//! - [`invite`] and [`ua`]: calls and the single entry point that routes everything.
+//! - [`invite`] and [`ua`]: calls (hold, transfer with REFER and Replaces, DTMF over INFO,
+//!   UPDATE, session timers) and the single entry point that routes everything.
 //!
 //! Driving the [`ua::UserAgent`] (the task owning it does exactly this, once per wake-up):
 //!
@@ -27,6 +28,10 @@
 //! while let Some(transmit) = ua.poll_transmit() {
 //!     // socket.send_to(&transmit.bytes, transmit.destination)
 //!     let _ = transmit;
+//! }
+//! while let Some(event) = ua.poll_dialog_event() {
+//!     // transfer progress, replacements, DTMF over INFO
+//!     let _ = event;
 //! }
 //! while let Some(event) = ua.poll_event() {
 //!     // forward to the call model

@@ -10,14 +10,14 @@ use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     fmt,
     net::SocketAddr,
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use rand::{RngCore, SeedableRng, rngs::StdRng};
 
 use crate::{
     digest::{Authenticator, Credentials},
-    invite::{Call, CallHandle, EndReason},
+    invite::{Call, CallHandle, EndReason, ReferPolicy, SessionTimerConfig, TransferState},
     msg::{self, Limits, Message, Method, NameAddr, Request, Response, SentBy, StatusCode, Uri, Via},
     register::{RegisterConfig, RegisterEvent, Registration},
     sdp::{MediaConfig, Negotiated},
@@ -28,7 +28,12 @@ use crate::{
 };
 
 /// Methods we answer; sent in Allow.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO, UPDATE";
+/// Option tags we implement (RFC 3891 Replaces, RFC 4028 session timers); sent in Supported and
+/// accepted in Require.
+pub(crate) const SUPPORTED: &str = "replaces, timer";
+/// Body types we accept in requests (OPTIONS answers list them).
+const ACCEPT: &str = "application/sdp, application/dtmf-relay, application/dtmf, message/sipfrag";
 
 /// One account on one PBX.
 #[derive(Clone)]
@@ -49,6 +54,10 @@ pub struct UaConfig {
     pub user_agent: String,
     /// Seeds every random choice (tags, branches, Call-IDs, cnonces, jitter).
     pub seed: u64,
+    /// What to do when the peer of a call asks us to transfer it (REFER).
+    pub refer_policy: ReferPolicy,
+    /// RFC 4028 session timers: what we ask for and the least we accept.
+    pub session_timer: SessionTimerConfig,
 }
 
 impl fmt::Debug for UaConfig {
@@ -108,6 +117,39 @@ pub enum UaEvent {
     },
 }
 
+/// What the application learns about features within a call's dialog: transfer, DTMF over
+/// INFO, replacement. Kept apart from [`UaEvent`] so that consumers matching `UaEvent`
+/// exhaustively keep their meaning; poll both after every input
+/// ([`UserAgent::poll_dialog_event`] first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogEvent {
+    /// A transfer we asked for (REFER) moved on.
+    Transfer { call: CallHandle, state: TransferState },
+    /// The peer of `call` asked us to call `target`. With the accepting policy `new_call` is
+    /// the call we placed (its progress arrives as usual `UaEvent`s and is reported to the
+    /// transferor); `None` when the policy refused.
+    Referred {
+        call: CallHandle,
+        target: Uri,
+        referred_by: Option<NameAddr>,
+        new_call: Option<CallHandle>,
+    },
+    /// An INVITE with Replaces took over `replaced` (RFC 3891): `call` is answered at once
+    /// (`Established` follows) and `replaced` is hung up (`Ended` with
+    /// [`EndReason::Replaced`]).
+    Replaced {
+        call: CallHandle,
+        replaced: CallHandle,
+        from: NameAddr,
+    },
+    /// A DTMF digit received over SIP INFO (RFC 4733 digits arrive with the media instead).
+    Dtmf {
+        call: CallHandle,
+        digit: char,
+        duration: Option<Duration>,
+    },
+}
+
 /// A command that does not fit the call's state (the application's mistake).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -120,6 +162,8 @@ pub enum UaError {
     InvalidTarget,
     #[error("configuration: {0}")]
     Config(&'static str),
+    #[error("`{0}` is not a DTMF digit")]
+    InvalidDigit(char),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +174,11 @@ pub(crate) enum Purpose {
     Bye,
     /// A BYE re-sent with credentials after a challenge; never retried again.
     AuthenticatedBye,
+    Refer,
+    Notify,
+    Info,
+    /// An UPDATE refreshing the session (RFC 4028).
+    Update,
 }
 
 #[derive(Debug)]
@@ -158,6 +207,7 @@ pub struct UserAgent {
     next_call: u64,
     transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<UaEvent>,
+    dialog_events: VecDeque<DialogEvent>,
 }
 
 impl UserAgent {
@@ -190,6 +240,7 @@ impl UserAgent {
             next_call: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            dialog_events: VecDeque::new(),
         })
     }
 
@@ -243,6 +294,7 @@ impl UserAgent {
         if bytes.iter().all(|b| matches!(b, b'\r' | b'\n')) {
             return;
         }
+        let mark = self.events.len();
         match msg::parse(bytes, &self.config.limits) {
             Ok(Message::Request(request)) => self.on_request(now, from, request),
             Ok(Message::Response(response)) => self.on_response(now, response),
@@ -254,9 +306,11 @@ impl UserAgent {
                 }
             }
         }
+        self.report_referrals(now, mark);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        let mark = self.events.len();
         self.registration.handle_timeout(now);
         self.drain_registration();
         let keys: Vec<TransactionKey> = self.clients.keys().cloned().collect();
@@ -282,6 +336,7 @@ impl UserAgent {
         for handle in due {
             self.on_call_timer(now, handle);
         }
+        self.report_referrals(now, mark);
     }
 
     // ---- output ----
@@ -292,6 +347,12 @@ impl UserAgent {
 
     pub fn poll_event(&mut self) -> Option<UaEvent> {
         self.events.pop_front()
+    }
+
+    /// Transfer, replacement and INFO DTMF news. Drain it before `poll_event` after each
+    /// input: a transfer's outcome then comes before the `Ended` it causes.
+    pub fn poll_dialog_event(&mut self) -> Option<DialogEvent> {
+        self.dialog_events.pop_front()
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -358,10 +419,17 @@ impl UserAgent {
             Method::Invite => self.on_invite(now, key, source, request),
             Method::Cancel => self.on_cancel(now, key, &request),
             Method::Bye => self.on_bye(now, key, &request),
+            Method::Refer => self.on_refer(now, &key, &request),
+            Method::Notify => self.on_notify(now, &key, &request),
+            Method::Info => self.on_info(now, &key, &request),
+            Method::Update => self.on_update(now, &key, &request),
+            // Inside a dialog or not, OPTIONS says what we can do (RFC 3261 §11.2); in a dialog
+            // the response keeps the request's To tag.
             Method::Options => {
                 let reply = Reply::new(200, "OK")
                     .header("Allow", ALLOW)
-                    .header("Accept", "application/sdp");
+                    .header("Accept", ACCEPT)
+                    .header("Supported", SUPPORTED);
                 self.respond(now, &key, reply);
             }
             _ => {
@@ -505,8 +573,64 @@ impl UserAgent {
         from
     }
 
+    pub(crate) fn dialog_event(&mut self, event: DialogEvent) {
+        self.dialog_events.push_back(event);
+    }
+
+    /// The call whose dialog a request belongs to; answers 481 when none, or 500 when its CSeq
+    /// is out of order (§12.2.2), and returns `None` then.
+    pub(crate) fn in_dialog(&mut self, now: Instant, key: &TransactionKey, request: &Request) -> Option<CallHandle> {
+        let found = self
+            .calls
+            .iter_mut()
+            .find(|(_, c)| c.dialog.as_ref().is_some_and(|d| d.matches(request)));
+        let Some((&call, c)) = found else {
+            self.respond(now, key, Reply::new(481, "Call/Transaction Does Not Exist"));
+            return None;
+        };
+        if let Some(dialog) = c.dialog.as_mut()
+            && let Err(error) = dialog.receive(request)
+        {
+            tracing::debug!(%error, method = %request.method, "in-dialog request out of order");
+            self.respond(now, key, Reply::new(500, "Server Internal Error"));
+            return None;
+        }
+        Some(call)
+    }
+
+    /// Re-sends a challenged in-dialog request with credentials and the dialog's next CSeq;
+    /// `false` when the challenge cannot be answered.
+    pub(crate) fn retry_in_dialog(
+        &mut self,
+        now: Instant,
+        call: CallHandle,
+        purpose: Purpose,
+        request: &Request,
+        challenge: &Response,
+    ) -> bool {
+        if let Err(error) = self.auth.on_challenge(challenge, false) {
+            tracing::warn!(%error, method = %request.method, "in-dialog authentication failed");
+            return false;
+        }
+        let via = self.via();
+        let Some(dialog) = self.calls.get_mut(&call).and_then(|c| c.dialog.as_mut()) else {
+            return false;
+        };
+        let fresh = dialog.request(request.method.clone(), &via);
+        let mut retry = request.clone();
+        for name in ["Via", "CSeq"] {
+            if let Some(value) = fresh.headers.get(name) {
+                retry.headers.set(name, value);
+            }
+        }
+        self.auth.authorize(&mut retry);
+        self.start_client(now, call, purpose, retry);
+        true
+    }
+
     pub(crate) fn end(&mut self, call: CallHandle, reason: EndReason) {
-        if self.calls.remove(&call).is_some() {
+        if let Some(c) = self.calls.remove(&call) {
+            let reason = if c.replaced { EndReason::Replaced } else { reason };
             tracing::info!(?call, ?reason, "call ended");
             self.events.push_back(UaEvent::Ended { call, reason });
         }
@@ -520,13 +644,13 @@ fn precheck(request: &Request) -> Option<Reply<'static>> {
         return Some(Reply::new(416, "Unsupported URI Scheme"));
     }
     if !matches!(request.method, Method::Ack | Method::Cancel) {
-        // We implement no option tags: every required one is unsupported.
+        let supported: Vec<&str> = SUPPORTED.split(',').map(str::trim).collect();
         let required: Vec<&str> = request
             .headers
             .get_all("Require")
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .filter(|t| !t.is_empty() && !supported.iter().any(|s| s.eq_ignore_ascii_case(t)))
             .collect();
         if !required.is_empty() {
             return Some(Reply::new(420, "Bad Extension").header("Unsupported", required.join(", ")));

@@ -42,6 +42,8 @@ fn config() -> UaConfig {
         limits: Default::default(),
         user_agent: "oktell-panel-test".into(),
         seed: 7,
+        refer_policy: Default::default(),
+        session_timer: Default::default(),
     }
 }
 

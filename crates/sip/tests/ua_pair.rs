@@ -36,6 +36,8 @@ fn config(local: &str, peer: &str, user: &str, codecs: Vec<Codec>, seed: u64) ->
         limits: Default::default(),
         user_agent: format!("pair-{user}"),
         seed,
+        refer_policy: Default::default(),
+        session_timer: Default::default(),
     }
 }
 

@@ -28,6 +28,8 @@ fn ua() -> UserAgent {
         limits: Default::default(),
         user_agent: "test".into(),
         seed: 1,
+        refer_policy: Default::default(),
+        session_timer: Default::default(),
     })
     .unwrap()
 }

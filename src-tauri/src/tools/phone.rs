@@ -4,10 +4,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use runtime::phone::{PasswordSource, PhoneArgs, Transport};
+use runtime::phone::{PasswordSource, PhoneArgs, ReferPolicy, Transport};
 
 use super::{fail, tokio_runtime};
-use crate::cli::{self, PhoneTransport};
+use crate::cli::{self, PhoneTransport, ReferPolicyArg};
 
 /// Runs the phone until its call ends, `--duration` passes, `quit` arrives on stdin or stdin closes.
 pub fn run(args: &cli::PhoneArgs) -> ExitCode {
@@ -54,6 +54,13 @@ fn phone_args(args: &cli::PhoneArgs) -> Result<PhoneArgs, String> {
     phone.auto_answer = args.auto_answer;
     phone.play = args.play.clone();
     phone.record = args.record.clone();
+    if !args.codec.is_empty() {
+        phone.codecs = runtime::phone::parse_codecs(&args.codec.join(","))?;
+    }
+    phone.refer_policy = match args.refer_policy {
+        ReferPolicyArg::Accept => ReferPolicy::Accept,
+        ReferPolicyArg::Reject => ReferPolicy::Reject,
+    };
     phone.duration = match args.duration {
         Some(seconds) if seconds.is_finite() && seconds > 0.0 => Some(Duration::from_secs_f64(seconds)),
         Some(seconds) => return Err(format!("--duration {seconds} is not a positive number of seconds")),

@@ -1,12 +1,14 @@
 //! One call's audio pump: device rings on one side, the [`MediaStream`] on the other.
 //!
 //! ```text
-//!  capture ring ──► 20 ms at device rate ──► meter ──► resample ──► send_frame(now)
-//!  (as many whole frames as the microphone delivered: the capture clock paces sending;
-//!   after FREEWHEEL_AFTER without any, silence on the caller's clock keeps RTP flowing)
-//!
-//!  while the playback ring holds less than PLAYOUT_AHEAD:
-//!      play_frame(now) ──► resample (trimmed by the jitter buffer's playout rate) ──► ring
+//!  capture ring ──► 20 ms at device rate ──► meter ──► resample ──► mic processing ──► send_frame(now)
+//!  (as many whole frames as the microphone delivered: the  AEC, NS, AGC, mute  ▲
+//!   capture clock paces sending; after FREEWHEEL_AFTER                         │ far-end reference
+//!   without any, silence on the caller's clock keeps RTP flowing)              │
+//!                                                                      echo reference queue
+//!  while the playback ring holds less than PLAYOUT_AHEAD:                      ▲
+//!      play_frame(now) ──┬──────────────────────────────────────────────────────┘
+//!                        └─► resample (trimmed by the jitter buffer's playout rate) ──► ring
 //!  (the sound card's consumption, not a timer, decides how many frames are pulled)
 //!
 //!  speaker took nothing for FREEWHEEL_AFTER (starting, stalled, being replaced):
@@ -18,6 +20,15 @@
 //! device's clock; the drift it measures comes back as `playout_rate` and is applied as a tiny
 //! resampling ratio change rather than as dropped or repeated frames.
 //!
+//! The microphone chain ([`media::processing`]) runs at the codec's rate on each frame before
+//! it is encoded. Its echo reference is exactly what was handed to the speaker, taken when the
+//! frame goes into the playback path, so it precedes its echo by the playback ring and device
+//! latency; the [`EchoReference`] queue lines the two up and stays short because both devices
+//! run on the sound card's clock. A call opens with the chain off (the microphone passes
+//! unchanged); the owner applies the operator's settings with [`CallAudio::set_processing`]
+//! and may change them, and mute, at any time while the call runs. A failure inside the
+//! chain (our bug) switches it off with a warning rather than silencing the call.
+//!
 //! The owner (the media task) calls [`CallAudio::pump`] every few milliseconds with the
 //! stream it owns, then drains the stream's transmits; [`CallAudio::follow_devices`] every
 //! second or two. Nothing here blocks, sleeps or reads the clock.
@@ -25,8 +36,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use media::processing::{EchoReference, MicProcessor, ProcessingConfig, ProcessingError, ProcessingStats};
 use media::resample::Resampler;
 use media::stream::MediaStream;
+use tracing::{info, warn};
 
 use super::devices::{DeviceEvent, DevicePreferences, Role, Routed};
 use super::meter::{Level, LevelCell};
@@ -40,6 +53,11 @@ pub const PLAYOUT_AHEAD: Duration = Duration::from_millis(40);
 /// on the caller's clock and discarded, so the jitter buffer keeps up with the far end while
 /// the device starts, stalls, or is being replaced, instead of falling seconds behind.
 pub const FREEWHEEL_AFTER: Duration = Duration::from_millis(100);
+
+/// The most far-end audio waiting to be matched with the microphone. In steady state the
+/// queue holds what the pump keeps ahead of the speaker (PLAYOUT_AHEAD); more would delay
+/// the reference past its own echo, which no canceller can follow.
+pub const ECHO_REFERENCE_DEPTH: Duration = Duration::from_millis(80);
 
 /// Counters for the diagnostics pane.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -75,6 +93,12 @@ pub struct CallAudio {
     device_frame: Vec<i16>,
     codec_frame: Vec<i16>,
     out: Vec<i16>,
+    /// The microphone chain; `None` once it failed (the microphone then passes unchanged).
+    processor: Option<MicProcessor>,
+    muted: bool,
+    reference: EchoReference,
+    far_frame: Vec<i16>,
+    processed: Vec<i16>,
     mic_level: LevelCell,
     frames_sent: u64,
     frames_played: u64,
@@ -87,8 +111,9 @@ pub struct CallAudio {
 }
 
 impl CallAudio {
-    /// Opens the microphone and speaker for a call whose codec runs at `codec_rate`. Device
-    /// substitutions (a preferred device missing) are appended to `events`.
+    /// Opens the microphone and speaker for a call whose codec runs at `codec_rate`, with the
+    /// microphone chain off and unmuted. Device substitutions (a preferred device missing) are
+    /// appended to `events`.
     pub fn open(
         backend: Arc<dyn AudioBackend>,
         preferences: &DevicePreferences,
@@ -105,12 +130,22 @@ impl CallAudio {
         events.extend(event);
         let mic_rate = microphone.stream().sample_rate();
         let speaker_rate = speaker.stream().sample_rate();
+        // Every codec rate we negotiate is one the chain supports; should one not be, the
+        // call still has audio, only without processing.
+        let processor = MicProcessor::new(codec_rate, ProcessingConfig::off())
+            .inspect_err(|error| warn!(%error, codec_rate, "microphone processing unavailable"))
+            .ok();
         Ok(Self {
             to_codec: Resampler::new(mic_rate, codec_rate)?,
             to_device: Resampler::new(codec_rate, speaker_rate)?,
             device_frame: vec![0; frame_samples(mic_rate)],
             codec_frame: vec![0; frame_samples(codec_rate)],
             out: vec![0; frame_samples(speaker_rate) * 2],
+            processor,
+            muted: false,
+            reference: EchoReference::new(codec_rate, ECHO_REFERENCE_DEPTH),
+            far_frame: vec![0; frame_samples(codec_rate)],
+            processed: vec![0; frame_samples(codec_rate)],
             codec_rate,
             microphone,
             speaker,
@@ -127,6 +162,62 @@ impl CallAudio {
     /// The microphone level, latest-wins, for the UI.
     pub fn mic_level(&self) -> LevelCell {
         self.mic_level.clone()
+    }
+
+    /// Mutes or unmutes the microphone. While muted the far end gets comfort noise and the
+    /// echo canceller keeps learning, so unmuting is clean at once; the call and its RTP go on.
+    /// The microphone level is still published, so the UI can tell an operator who talks
+    /// into a muted microphone.
+    pub fn set_muted(&mut self, muted: bool) {
+        if muted != self.muted {
+            info!(muted, "microphone {}", if muted { "muted" } else { "unmuted" });
+        }
+        self.muted = muted;
+        if let Some(processor) = &mut self.processor {
+            processor.set_muted(muted);
+        }
+    }
+
+    /// Whether the microphone is muted.
+    pub fn is_muted(&self) -> bool {
+        self.muted
+    }
+
+    /// Applies new microphone processing settings (echo cancellation, noise suppression, gain
+    /// control) to the running call; stages whose settings did not change keep what they
+    /// learnt. Settings out of range are refused and the old ones stay.
+    pub fn set_processing(&mut self, config: ProcessingConfig) -> Result<(), ProcessingError> {
+        let processor = match &mut self.processor {
+            Some(processor) => processor,
+            None => self
+                .processor
+                .insert(MicProcessor::new(self.codec_rate, ProcessingConfig::off())?),
+        };
+        processor.reconfigure(config)?;
+        processor.set_muted(self.muted);
+        info!(
+            echo_cancellation = config.echo_cancellation,
+            echo_tail_ms = config.echo_tail.as_millis() as u64,
+            noise_suppression = config.noise_suppression,
+            noise_suppression_db = config.noise_suppression_db,
+            automatic_gain = config.automatic_gain,
+            gain_target_dbfs = config.gain_target_dbfs,
+            "microphone processing set"
+        );
+        Ok(())
+    }
+
+    /// The microphone processing settings in force (all off if the chain failed).
+    pub fn processing(&self) -> ProcessingConfig {
+        self.processor
+            .as_ref()
+            .map_or_else(ProcessingConfig::off, MicProcessor::config)
+    }
+
+    /// What the microphone chain has been doing: echo return loss enhancement, double talk,
+    /// gain, muted frames.
+    pub fn processing_stats(&self) -> ProcessingStats {
+        self.processor.as_ref().map(MicProcessor::stats).unwrap_or_default()
     }
 
     /// Counters and the devices in use.
@@ -196,7 +287,9 @@ impl CallAudio {
             self.mic_level.publish(Level::measure(&self.device_frame));
             self.to_codec.push(&self.device_frame)?;
             while self.to_codec.pull(&mut self.codec_frame) {
-                stream.send_frame(now, &self.codec_frame)?;
+                self.reference.pull(&mut self.far_frame);
+                self.process_microphone();
+                stream.send_frame(now, &self.processed)?;
                 self.frames_sent += 1;
             }
         }
@@ -221,6 +314,25 @@ impl CallAudio {
         Ok(())
     }
 
+    /// Runs the chain on `codec_frame` against `far_frame` into `processed`.
+    fn process_microphone(&mut self) {
+        if let Some(processor) = &mut self.processor {
+            match processor.process(&self.codec_frame, &self.far_frame, &mut self.processed) {
+                Ok(()) => return,
+                Err(error) => {
+                    warn!(%error, "microphone processing failed; sending the microphone unprocessed");
+                    self.processor = None;
+                }
+            }
+        }
+        // Without the chain there is no comfort noise: mute sends digital silence.
+        if self.muted {
+            self.processed.fill(0);
+        } else {
+            self.processed.copy_from_slice(&self.codec_frame);
+        }
+    }
+
     fn play_received(&mut self, now: Instant, stream: &mut MediaStream) -> Result<(), AudioError> {
         let rate = self.speaker.stream().sample_rate();
         let ahead = (u128::from(rate) * PLAYOUT_AHEAD.as_millis() / 1000) as usize;
@@ -235,6 +347,7 @@ impl CallAudio {
             }
             let frame = stream.play_frame(now);
             self.to_device.push(frame.samples)?;
+            self.reference.push(frame.samples);
             self.frames_played += 1;
             pulled = true;
             let ready = self.to_device.available().min(self.out.len());

@@ -12,18 +12,23 @@
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
+use creatio::auth::Credentials;
+use creatio::calls::CallWrite;
+use creatio::history::{self, HistoryEntry};
 use creatio::http::{HttpResponse, TransportError, WireId};
 use creatio::identify::{self, Identification, Identifier, Lookup, LookupPart, Start};
 use creatio::outbox::{Change, Outbox, OutboxEvent, RecordId, RequestId};
 use creatio::session::{RequestFailure, Session, SessionEvent};
+use creatio::wire::CreatioTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
+use uuid::Uuid;
 
 use super::clock::WallClock;
-use super::link::{Command, CreatioEvent, CreatioSettings, CreatioStatus, IdentifyError, LinkError};
+use super::link::{CallHistory, Command, CreatioEvent, CreatioSettings, CreatioStatus, IdentifyError, LinkError};
 use super::store::OutboxStore;
 use super::transport::Transport;
 
@@ -31,8 +36,19 @@ use super::transport::Transport;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tag {
     Outbox(RequestId),
-    Lookup { id: u64, part: LookupPart },
+    Lookup {
+        id: u64,
+        part: LookupPart,
+    },
     Settings,
+    /// Which contact the logged-in user is, for a history request.
+    HistoryUser {
+        id: u64,
+    },
+    /// The user's recent calls, for a history request.
+    HistoryCalls {
+        id: u64,
+    },
 }
 
 /// One finished HTTP exchange: the wire request and what came back.
@@ -42,6 +58,16 @@ struct PendingLookup {
     lookup: Lookup,
     reply: oneshot::Sender<Result<Identification, IdentifyError>>,
 }
+
+/// A history request waiting for Creatio, with the local list to merge or fall back to.
+struct PendingHistory {
+    limit: usize,
+    local: Vec<HistoryEntry>,
+    reply: oneshot::Sender<Result<CallHistory, LinkError>>,
+}
+
+/// Names remembered from identifications, for the local history; forgotten wholesale beyond this.
+const NAMES_KEPT: usize = 4096;
 
 /// The task's state: the three cores, the store and what is in flight.
 pub(super) struct Driver {
@@ -61,6 +87,14 @@ pub(super) struct Driver {
     next_lookup: u64,
     /// Whether the number-length settings were asked for in this session.
     settings_read: bool,
+    histories: HashMap<u64, PendingHistory>,
+    next_history: u64,
+    /// The forms login, whose calls the history lists; `None` with OAuth client credentials (no operator).
+    login: Option<String>,
+    /// The logged-in user's contact (`Call.CreatedById`), once asked.
+    my_contact: Option<Uuid>,
+    /// Display names of identified contacts and accounts, by id.
+    names: HashMap<Uuid, String>,
     clock: WallClock,
     events: mpsc::Sender<CreatioEvent>,
 }
@@ -73,6 +107,7 @@ impl Driver {
         transport: Transport,
         events: mpsc::Sender<CreatioEvent>,
     ) -> Driver {
+        let login = login_of(&settings.credentials);
         Driver {
             session: Session::new(settings.site, settings.platform, settings.credentials),
             outbox,
@@ -86,6 +121,11 @@ impl Driver {
             lookups: HashMap::new(),
             next_lookup: 0,
             settings_read: false,
+            histories: HashMap::new(),
+            next_history: 0,
+            login,
+            my_contact: None,
+            names: HashMap::new(),
             clock: settings.clock,
             events,
         }
@@ -121,13 +161,26 @@ impl Driver {
         match command {
             Command::Identify { number, reply } => self.identify(now, &number, reply),
             Command::Record { writes, reply } => {
-                let records: Vec<RecordId> = writes.into_iter().map(|w| self.outbox.enqueue(w)).collect();
+                let queued_at = CreatioTime::from(SystemTime::now());
+                let records: Vec<RecordId> = writes
+                    .iter()
+                    .map(|w| self.outbox.enqueue_at(w.clone(), queued_at))
+                    .collect();
                 let answer = match self.persist().await {
                     Ok(()) => Ok(records),
                     Err(reason) => Err(LinkError::NotSaved { records, reason }),
                 };
                 let _gone = reply.send(answer);
+                self.remember(writes).await;
             }
+            Command::Rejected { reply } => {
+                let answer = match self.on_store(|store| store.rejected()).await {
+                    Ok(rejected) => rejected.map_err(LinkError::from),
+                    Err(reason) => Err(LinkError::Unavailable(reason)),
+                };
+                let _gone = reply.send(answer);
+            }
+            Command::History { limit, reply } => self.history(now, limit, reply).await,
             Command::Status { reply } => {
                 let _gone = reply.send(self.status());
             }
@@ -151,6 +204,8 @@ impl Driver {
             }
             Command::SetCredentials { credentials } => {
                 info!("Creatio credentials replaced");
+                self.login = login_of(&credentials);
+                self.my_contact = None;
                 self.session.set_credentials(now, credentials);
             }
             Command::Shutdown { reply } => {
@@ -165,6 +220,7 @@ impl Driver {
     fn identify(&mut self, now: Instant, number: &str, reply: oneshot::Sender<Result<Identification, IdentifyError>>) {
         match self.identifier.start(now, number) {
             Start::Known(identification) => {
+                self.learn_names(&identification);
                 let _gone = reply.send(Ok(identification));
             }
             Start::Ask(lookup) => {
@@ -305,6 +361,14 @@ impl Driver {
                 warn!(%error, "Creatio's number-length settings not read; using the defaults");
                 self.settings_read = false;
             }
+            SessionEvent::Response {
+                tag: tag @ (Tag::HistoryUser { .. } | Tag::HistoryCalls { .. }),
+                response,
+            } => self.history_answer(now, tag, Ok(response)),
+            SessionEvent::Failed {
+                tag: tag @ (Tag::HistoryUser { .. } | Tag::HistoryCalls { .. }),
+                error,
+            } => self.history_answer(now, tag, Err(error)),
             SessionEvent::LoggedIn { platform } => {
                 if !self.settings_read {
                     self.settings_read = true;
@@ -329,8 +393,125 @@ impl Driver {
         let Some(identification) = self.identifier.finish(now, &pending.lookup) else {
             return;
         };
+        self.learn_names(&identification);
         if let Some(pending) = self.lookups.remove(&id) {
             let _gone = pending.reply.send(Ok(identification));
+        }
+    }
+
+    fn learn_names(&mut self, identification: &Identification) {
+        let subscribers = match identification {
+            Identification::One(one) => std::slice::from_ref(one),
+            Identification::Several(several) => several.as_slice(),
+            Identification::None => &[],
+        };
+        if self.names.len() + subscribers.len() > NAMES_KEPT {
+            self.names.clear();
+        }
+        for subscriber in subscribers {
+            self.names.insert(subscriber.id, subscriber.name.clone());
+        }
+    }
+
+    /// Folds recorded writes into the local call history. Best effort: the outbox commit, which is what
+    /// [`CreatioLink::record`](super::CreatioLink::record) promises, has happened already.
+    async fn remember(&mut self, writes: Vec<CallWrite>) {
+        let names: HashMap<Uuid, String> = writes
+            .iter()
+            .filter_map(|write| match write {
+                CallWrite::Update { patch, .. } => Some([patch.contact_id, patch.account_id]),
+                CallWrite::Create(_) => None,
+            })
+            .flatten()
+            .flatten()
+            .filter_map(|id| self.names.get(&id).map(|name| (id, name.clone())))
+            .collect();
+        let outcome = self
+            .on_store(move |store| store.remember_calls(&writes, |id| names.get(&id).cloned()))
+            .await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => warn!(%error, "the local call history was not updated"),
+            Err(reason) => warn!(%reason, "the local call history was not updated"),
+        }
+    }
+
+    /// Starts a history request: the local list now, Creatio's by the session (see [`Driver::history_answer`]).
+    async fn history(&mut self, now: Instant, limit: usize, reply: oneshot::Sender<Result<CallHistory, LinkError>>) {
+        let local = match self.on_store(move |store| store.recent_calls(limit)).await {
+            Ok(Ok(mut entries)) => {
+                for entry in &mut entries {
+                    entry.in_creatio = !self.outbox.holds_call(entry.call_id);
+                }
+                entries
+            }
+            Ok(Err(error)) => {
+                let _gone = reply.send(Err(error.into()));
+                return;
+            }
+            Err(reason) => {
+                let _gone = reply.send(Err(LinkError::Unavailable(reason)));
+                return;
+            }
+        };
+        let Some(login) = &self.login else {
+            let offline = "the panel logs in to Creatio as an integration client, not as the operator, so Creatio \
+                           cannot tell which calls are the operator's"
+                .to_owned();
+            let _gone = reply.send(Ok(CallHistory {
+                entries: local,
+                offline: Some(offline),
+            }));
+            return;
+        };
+        let id = self.next_history;
+        self.next_history += 1;
+        match self.my_contact {
+            Some(contact) => {
+                self.session
+                    .submit(now, Tag::HistoryCalls { id }, history::calls_query(contact, limit));
+            }
+            None => self
+                .session
+                .submit(now, Tag::HistoryUser { id }, history::user_query(login)),
+        }
+        self.histories.insert(id, PendingHistory { limit, local, reply });
+    }
+
+    /// Carries a history request one step on with Creatio's answer (or its absence).
+    fn history_answer(&mut self, now: Instant, tag: Tag, answer: Result<HttpResponse, RequestFailure>) {
+        let (Tag::HistoryUser { id } | Tag::HistoryCalls { id }) = tag else {
+            return;
+        };
+        let Some(pending) = self.histories.remove(&id) else {
+            return;
+        };
+        let response = match answer {
+            Ok(response) => response,
+            Err(failure) => return answer_offline(pending, failure.to_string()),
+        };
+        if matches!(tag, Tag::HistoryUser { .. }) {
+            let login = self.login.clone().unwrap_or_default();
+            match history::user_contact(&login, &response) {
+                Ok(contact) => {
+                    self.my_contact = Some(contact);
+                    self.session.submit(
+                        now,
+                        Tag::HistoryCalls { id },
+                        history::calls_query(contact, pending.limit),
+                    );
+                    self.histories.insert(id, pending);
+                }
+                Err(error) => answer_offline(pending, error.to_string()),
+            }
+            return;
+        }
+        match history::from_creatio(&response) {
+            Ok(entries) => {
+                let entries = history::merge(entries, pending.local, pending.limit);
+                let _gone = pending.reply.send(Ok(CallHistory { entries, offline: None }));
+            }
+            Err(error) => answer_offline(pending, error.to_string()),
         }
     }
 
@@ -416,8 +597,30 @@ impl Driver {
             logged_in: self.session.is_logged_in(),
             refusal: self.session.refusal().map(ToString::to_string),
             summary,
+            oldest_waiting: self
+                .outbox
+                .oldest_queued()
+                .and_then(|at| SystemTime::now().duration_since(at.into()).ok()),
+            last_failure: self.outbox.failure(|at| clock.show(at)),
         }
     }
+}
+
+/// The login whose calls the history lists.
+fn login_of(credentials: &Credentials) -> Option<String> {
+    match credentials {
+        Credentials::Forms { user_name, .. } => Some(user_name.clone()),
+        Credentials::ClientCredentials { .. } => None,
+    }
+}
+
+/// Answers a history request with the local list and why Creatio's is missing.
+fn answer_offline(pending: PendingHistory, reason: String) {
+    debug!(%reason, "call history from the local store");
+    let _gone = pending.reply.send(Ok(CallHistory {
+        entries: pending.local,
+        offline: Some(reason),
+    }));
 }
 
 /// A free function so the driver's future holds only the (`Sync`) sender across the wait, never the driver.

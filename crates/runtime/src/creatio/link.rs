@@ -4,6 +4,7 @@
 use creatio::auth::Credentials;
 use creatio::calls::CallWrite;
 use creatio::error::{AuthError, ConfigError};
+use creatio::history::HistoryEntry;
 use creatio::identify::{Identification, IdentifyConfig, LookupError};
 use creatio::outbox::{Outbox, OutboxConfig, RecordId};
 use creatio::session::RequestFailure;
@@ -13,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::clock::WallClock;
 use super::driver::Driver;
-use super::store::{OutboxStore, StoreError};
+use super::store::{OutboxStore, RejectedRecord, StoreError};
 use super::transport::{HttpSettings, Transport, TransportSetupError};
 use crate::config::CreatioConfig;
 use crate::secrets::Secret;
@@ -113,6 +114,22 @@ pub struct CreatioStatus {
     pub refusal: Option<String>,
     /// One sentence: "3 records waiting; Creatio unreachable since 10:42: connection refused".
     pub summary: String,
+    /// How long the longest-waiting record has waited (records written by an older panel have no time).
+    pub oldest_waiting: Option<std::time::Duration>,
+    /// Why records wait, for the operator: "Creatio unreachable since 10:42: connection refused", or the last
+    /// refusal of a record that will be retried. `None` when nothing waiting has failed.
+    pub last_failure: Option<String>,
+}
+
+/// The operator's recent calls, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallHistory {
+    /// Creatio's list plus the calls still waiting in the outbox, or the local list when Creatio was not asked or
+    /// did not answer.
+    pub entries: Vec<HistoryEntry>,
+    /// `None`: the list came from Creatio. Otherwise the sentence saying why it is the local one ("Creatio is
+    /// unreachable: connection refused").
+    pub offline: Option<String>,
 }
 
 /// Why a command did not do what was asked.
@@ -182,6 +199,13 @@ pub(super) enum Command {
     ExportRejected {
         reply: oneshot::Sender<Result<String, LinkError>>,
     },
+    Rejected {
+        reply: oneshot::Sender<Result<Vec<RejectedRecord>, LinkError>>,
+    },
+    History {
+        limit: usize,
+        reply: oneshot::Sender<Result<CallHistory, LinkError>>,
+    },
     DiscardRejected {
         record: RecordId,
         reply: oneshot::Sender<Result<bool, LinkError>>,
@@ -201,6 +225,8 @@ impl std::fmt::Debug for Command {
             Command::Record { .. } => "Record",
             Command::Status { .. } => "Status",
             Command::ExportRejected { .. } => "ExportRejected",
+            Command::Rejected { .. } => "Rejected",
+            Command::History { .. } => "History",
             Command::DiscardRejected { .. } => "DiscardRejected",
             Command::SetCredentials { .. } => "SetCredentials",
             Command::Shutdown { .. } => "Shutdown",
@@ -271,6 +297,29 @@ impl CreatioLink {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::ExportRejected { reply })
+            .await
+            .map_err(|_| LinkError::Stopped)?;
+        rx.await.map_err(|_| LinkError::Stopped)?
+    }
+
+    /// The refused records, for the UI to list (each keeps its reason and what was to be written).
+    pub async fn rejected(&self) -> Result<Vec<RejectedRecord>, LinkError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Rejected { reply })
+            .await
+            .map_err(|_| LinkError::Stopped)?;
+        rx.await.map_err(|_| LinkError::Stopped)?
+    }
+
+    /// The operator's `limit` most recent calls: from Creatio (the calls the logged-in user created, with their
+    /// contact or account) plus those still waiting in the outbox; from the local history when Creatio cannot be
+    /// asked, with the reason in [`CallHistory::offline`]. Fails only when the driver has stopped or the local
+    /// history cannot be read.
+    pub async fn history(&self, limit: usize) -> Result<CallHistory, LinkError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::History { limit, reply })
             .await
             .map_err(|_| LinkError::Stopped)?;
         rx.await.map_err(|_| LinkError::Stopped)?

@@ -7,23 +7,29 @@
 //! operator can act on; the panel then stops writing calls rather than start an empty outbox over the old one.
 //!
 //! Each record is kept whole as JSON (the core's serde form), with its id, call and state beside it in columns so
-//! the file can be inspected with the `sqlite3` tool. The schema carries a version (`user_version`) and an
+//! the file can be inspected with the `sqlite3` tool. Beside the outbox, the file keeps the operator's recent calls
+//! (`call_history`, folded from the recorded writes), which the history list shows while Creatio is offline. The schema carries a version (`user_version`) and an
 //! application id, and [`OutboxStore::open`] migrates older files forward.
 
 use std::path::{Path, PathBuf};
 
+use creatio::calls::CallWrite;
+use creatio::history::HistoryEntry;
 use creatio::outbox::{Change, Record, RecordId, RecordState};
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::Serialize;
 use tracing::{debug, info};
+use uuid::Uuid;
 
 /// The outbox's file name inside the data folder ([`crate::paths::AppPaths::data_dir`]).
 pub const OUTBOX_FILE: &str = "creatio-outbox.sqlite";
 
 /// `PRAGMA application_id`: "OKPO" (Oktell Panel Outbox), so a foreign SQLite file is recognised.
 const APPLICATION_ID: i32 = 0x4F4B_504F;
-/// The schema this build writes; [`migrate`] brings older files up to it.
-const SCHEMA_VERSION: i32 = 1;
+/// The schema this build writes; [`migrate`] brings older files up to it. Version 2 added the local call history.
+const SCHEMA_VERSION: i32 = 2;
+/// How many calls the local history keeps (newest by start): enough for any offline history list.
+const HISTORY_KEPT: i64 = 500;
 /// How long to wait for another connection's lock (a second panel on the same file, a backup tool).
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -258,10 +264,10 @@ impl OutboxStore {
         Ok(())
     }
 
-    /// The records Creatio refused, as pretty JSON for the UI's "export" button: what was to be written, why it was
-    /// refused and how often it was tried, so someone can enter it by hand or send it to support.
-    pub fn export_rejected(&self) -> Result<String, StoreError> {
-        let rejected: Vec<RejectedRecord> = self
+    /// The records Creatio refused, oldest first: what was to be written, why it was refused and how often it was
+    /// tried.
+    pub fn rejected(&self) -> Result<Vec<RejectedRecord>, StoreError> {
+        Ok(self
             .load()?
             .into_iter()
             .filter_map(|record| match &record.state {
@@ -274,22 +280,98 @@ impl OutboxStore {
                 }),
                 _ => None,
             })
-            .collect();
-        serde_json::to_string_pretty(&rejected).map_err(|e| StoreError::Corrupt {
+            .collect())
+    }
+
+    /// [`OutboxStore::rejected`] as pretty JSON for the UI's "export" button, so someone can enter the calls by hand
+    /// or send them to support.
+    pub fn export_rejected(&self) -> Result<String, StoreError> {
+        serde_json::to_string_pretty(&self.rejected()?).map_err(|e| StoreError::Corrupt {
             path: self.path.clone(),
             detail: format!("the rejected records cannot be encoded: {e}"),
         })
     }
+
+    /// Folds recorded writes into the local call history, in one transaction, and keeps only the newest calls.
+    /// `name_of` names the contacts and accounts the panel identified.
+    pub fn remember_calls(
+        &mut self,
+        writes: &[CallWrite],
+        name_of: impl Fn(Uuid) -> Option<String>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let write_error = |e| classify(&path, "written", e);
+        let transaction = self.connection.transaction().map_err(write_error)?;
+        for write in writes {
+            let call_id = write.call_id().to_string();
+            let stored: Option<String> = transaction
+                .query_row("SELECT body FROM call_history WHERE call_id = ?1", [&call_id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(write_error)?;
+            let known = stored.and_then(|body| serde_json::from_str::<HistoryEntry>(&body).ok());
+            let Some(entry) = HistoryEntry::apply(known, write, &name_of) else {
+                continue;
+            };
+            let body = serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                detail: format!("the history of call {call_id} cannot be encoded: {e}"),
+            })?;
+            transaction
+                .execute(
+                    "INSERT INTO call_history (call_id, started, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (call_id) DO UPDATE SET started = excluded.started, body = excluded.body",
+                    params![call_id, entry.started.to_string(), body],
+                )
+                .map_err(write_error)?;
+        }
+        transaction
+            .execute(
+                "DELETE FROM call_history WHERE call_id NOT IN
+                 (SELECT call_id FROM call_history ORDER BY started DESC LIMIT ?1)",
+                [HISTORY_KEPT],
+            )
+            .map_err(write_error)?;
+        transaction.commit().map_err(write_error)
+    }
+
+    /// The newest `limit` calls of the local history. An entry this build cannot read is skipped, not fatal: the
+    /// history is a convenience, the outbox is what must not be lost.
+    pub fn recent_calls(&self, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+        let read = |e| classify(&self.path, "read", e);
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT body FROM call_history ORDER BY started DESC LIMIT ?1")
+            .map_err(read)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement
+            .query_map([limit], |row| row.get::<_, String>(0))
+            .map_err(read)?;
+        let mut entries = Vec::new();
+        for body in rows {
+            match serde_json::from_str(&body.map_err(read)?) {
+                Ok(entry) => entries.push(entry),
+                Err(error) => debug!(%error, "an unreadable local history entry skipped"),
+            }
+        }
+        Ok(entries)
+    }
 }
 
-/// One entry of [`OutboxStore::export_rejected`].
-#[derive(Debug, Serialize)]
-struct RejectedRecord {
-    record: u64,
-    call_id: String,
-    reason: String,
-    attempts: u32,
-    write: creatio::calls::CallWrite,
+/// One record Creatio refused for good, as the UI lists it and [`OutboxStore::export_rejected`] writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedRecord {
+    /// The outbox record (what [`crate::creatio::CreatioLink::discard_rejected`] takes).
+    pub record: u64,
+    /// The `Call.Id`.
+    pub call_id: String,
+    /// Creatio's reason, as a sentence.
+    pub reason: String,
+    /// How many times it was sent.
+    pub attempts: u32,
+    /// What was to be written.
+    pub write: CallWrite,
 }
 
 /// Brings the schema from `from` to [`SCHEMA_VERSION`], one step per version, in one transaction.
@@ -307,6 +389,16 @@ fn migrate(connection: &Connection, from: i32) -> rusqlite::Result<()> {
                  body TEXT NOT NULL
              ) STRICT;
              CREATE INDEX record_by_state ON record (state);\n",
+        );
+    }
+    if from < 2 {
+        script.push_str(
+            "CREATE TABLE call_history (
+                 call_id TEXT PRIMARY KEY,
+                 started TEXT NOT NULL,
+                 body TEXT NOT NULL
+             ) STRICT;
+             CREATE INDEX call_history_by_start ON call_history (started);\n",
         );
     }
     script.push_str(&format!(

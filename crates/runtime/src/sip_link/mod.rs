@@ -14,25 +14,41 @@
 //!
 //! Audio for the headless phone comes from WAV files ([`wav`]): the source is the microphone
 //! of every call (silence without one) and the sink records what the newest call with audio
-//! receives, including the silence of hold. The link offers G.711 only, so both files are
-//! 8 kHz mono.
+//! receives, including the silence of hold. The link speaks PCMU, PCMA and Opus (mono at
+//! 48 kHz, 20 ms, in-band FEC); the source file is resampled once per codec rate in use, and
+//! the recording is mono at the PCM rate of the first configured codec (8 kHz for G.711,
+//! 48 kHz for Opus), calls at another rate resampled to it.
+//!
+//! With [`DeviceAudio`] ([`SipLink::start_with_devices`]) the call the operator talks on (the
+//! newest with audio) has the microphone and headset instead, through the
+//! [`crate::audio::call_audio::CallAudio`] pump with microphone processing on; the devices
+//! move to the next call when that one ends. A device that cannot be opened or fails leaves
+//! the call silent and is reported ([`LinkEvent::DevicesFailed`]), never ends it. Mute works
+//! either way, and every call with audio reports its quality estimate once a second.
+//! Opening a device runs on the driver task: with cpal that is quick for ALSA but may block
+//! up to its open timeout on a wedged sound server.
 
 pub mod wav;
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     net::{IpAddr, SocketAddr},
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use media::stream::{CodecChoice, MediaStream, StreamConfig, StreamEvent};
+use media::{
+    codec::opus::OpusConfig,
+    processing::ProcessingConfig,
+    quality::QualityEstimate,
+    stream::{CodecChoice, MediaStream, StreamConfig, StreamEvent},
+};
 use sip::{
     invite::{CallHandle, EndReason},
     msg::Uri,
     sdp::{Codec, Negotiated},
-    ua::{UaConfig, UaError, UaEvent, UserAgent},
+    ua::{DialogEvent, UaConfig, UaError, UaEvent, UserAgent},
 };
 use tokio::{
     net::UdpSocket,
@@ -41,18 +57,52 @@ use tokio::{
     time::{Interval, MissedTickBehavior, sleep_until},
 };
 
-use self::wav::{WavError, WavSink, WavSource};
+use self::wav::{WavError, WavFile, WavSink, WavSource};
+use crate::audio::AudioBackend;
+use crate::audio::call_audio::CallAudio as DevicePump;
+use crate::audio::devices::{DeviceEvent, DevicePreferences};
 
-/// The rate of every G.711 frame and of the WAV files.
-pub const AUDIO_RATE: u32 = 8000;
-/// Samples in one 20 ms G.711 frame.
-const FRAME_SAMPLES: usize = (AUDIO_RATE / 50) as usize;
+/// The PCM rate of G.711.
+const G711_RATE: u32 = 8000;
+/// The PCM rate we run Opus at: full band, the rate of its RTP clock, and what baresip uses.
+const OPUS_RATE: u32 = 48000;
+/// The codecs the link speaks, in the default order of preference: G.711 first because
+/// every PBX takes it, so a caller who asks for nothing keeps today's behaviour.
+pub const SUPPORTED_CODECS: [Codec; 3] = [Codec::Pcmu, Codec::Pcma, Codec::Opus];
 /// How long one key press lasts on the wire (RFC 4733).
 const DTMF_DURATION: Duration = Duration::from_millis(120);
 /// How long a shutdown waits for the registrar to confirm the unbinding.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 const FRAME: Duration = Duration::from_millis(20);
 const MAX_DATAGRAM: usize = 65_535;
+/// How often each call's quality estimate is reported.
+const QUALITY_EVERY: Duration = Duration::from_secs(1);
+
+/// The operator's microphone and headset as a call's audio, instead of the WAV files.
+///
+/// One call at a time has the devices: the newest with audio (the one the operator talks
+/// on); the others, held or waiting, send silence. A device that cannot be opened never ends
+/// a call: the call goes on silent and [`LinkEvent::DevicesFailed`] says why.
+#[derive(Debug, Clone)]
+pub struct DeviceAudio {
+    /// The sound system (cpal for real, the WAV-file backend in tests).
+    pub backend: Arc<dyn AudioBackend>,
+    /// The operator's choice of microphone and headset (`[audio]` input and output).
+    pub preferences: DevicePreferences,
+    /// Echo cancellation, noise suppression and gain control on the microphone.
+    pub processing: ProcessingConfig,
+}
+
+impl DeviceAudio {
+    /// The devices with the default microphone processing on.
+    pub fn new(backend: Arc<dyn AudioBackend>, preferences: DevicePreferences) -> Self {
+        Self {
+            backend,
+            preferences,
+            processing: ProcessingConfig::default(),
+        }
+    }
+}
 
 /// Everything the link needs to start.
 #[derive(Clone, Debug)]
@@ -68,7 +118,8 @@ pub struct LinkConfig {
     pub register: bool,
     /// Played as the microphone, looping; silence when `None`.
     pub play: Option<PathBuf>,
-    /// Records what the peer sends.
+    /// Records what the peer sends, mono at the PCM rate of the preferred codec
+    /// ([`pcm_rate`] of the first in `ua.media.codecs`).
     pub record: Option<PathBuf>,
 }
 
@@ -84,10 +135,32 @@ pub enum LinkCommand {
     Hangup(CallHandle),
     Hold(CallHandle),
     Resume(CallHandle),
-    /// Sends the digits as RFC 4733 telephone events.
+    /// Sends the digits as RFC 4733 telephone events, or as SIP INFO when the peer took no
+    /// telephone-event.
     Dtmf {
         call: CallHandle,
         digits: String,
+    },
+    /// Sends the digits as SIP INFO (`application/dtmf-relay`) whatever the session offers.
+    InfoDtmf {
+        call: CallHandle,
+        digits: String,
+    },
+    /// Blind transfer: asks the peer of `call` to call `target` (REFER).
+    Transfer {
+        call: CallHandle,
+        target: String,
+    },
+    /// Attended transfer: asks the peer of `call` to call the peer of `to`, replacing `to`.
+    AttendedTransfer {
+        call: CallHandle,
+        to: CallHandle,
+    },
+    /// Mutes or unmutes our side of a call: comfort noise or silence goes out, the call and
+    /// its RTP go on.
+    Mute {
+        call: CallHandle,
+        muted: bool,
     },
     /// Ends every call, unregisters and stops the task.
     Shutdown,
@@ -102,6 +175,8 @@ pub enum LinkEvent {
         target: String,
     },
     Sip(UaEvent),
+    /// Transfer, replacement and INFO DTMF news of a call.
+    Dialog(DialogEvent),
     /// A call's audio started: our RTP address and where we send.
     AudioStarted {
         call: CallHandle,
@@ -120,6 +195,21 @@ pub enum LinkEvent {
     },
     /// Something the owner should see but that does not stop the link (an audio file, a socket).
     Warning(String),
+    /// The call's audio quality so far, once a second while it has audio.
+    Quality {
+        call: CallHandle,
+        estimate: QualityEstimate,
+    },
+    /// The devices route differently than chosen (a preferred one is missing or went away).
+    Device {
+        call: CallHandle,
+        event: DeviceEvent,
+    },
+    /// The microphone or headset could not be opened or failed: the call goes on silent.
+    DevicesFailed {
+        call: CallHandle,
+        error: String,
+    },
 }
 
 /// Why the link could not start or had to stop.
@@ -151,7 +241,13 @@ pub struct SipLink {
 
 impl SipLink {
     /// Binds the sockets, opens the audio files and starts the task.
-    pub async fn start(mut config: LinkConfig) -> Result<Self, LinkError> {
+    pub async fn start(config: LinkConfig) -> Result<Self, LinkError> {
+        Self::start_with_devices(config, None).await
+    }
+
+    /// [`SipLink::start`], with the operator's devices as the calls' audio when `devices` is
+    /// given (the WAV files of `config` then serve only calls that do not have the devices).
+    pub async fn start_with_devices(mut config: LinkConfig, devices: Option<DeviceAudio>) -> Result<Self, LinkError> {
         let addr = config.signalling_bind;
         let failed = |what: &'static str, addr: SocketAddr| move |source| LinkError::Bind { what, addr, source };
         let signalling = UdpSocket::bind(addr).await.map_err(failed("signalling", addr))?;
@@ -164,24 +260,26 @@ impl SipLink {
         config.ua.local = local;
         config.ua.media.port = spare.bound.port();
         config.ua.media.address = rtp_ip.to_string();
-        config
-            .ua
-            .media
-            .codecs
-            .retain(|c| matches!(c, Codec::Pcmu | Codec::Pcma));
-        if config.ua.media.codecs.is_empty() {
-            config.ua.media.codecs = vec![Codec::Pcmu, Codec::Pcma];
+        let codecs = &mut config.ua.media.codecs;
+        codecs.retain(|c| SUPPORTED_CODECS.contains(c));
+        if codecs.is_empty() {
+            codecs.extend([Codec::Pcmu, Codec::Pcma]);
         }
+        let preferred_rate = codecs.first().map_or(G711_RATE, |c| pcm_rate(*c));
         let ua = UserAgent::new(config.ua.clone())?;
-        let source = config
-            .play
-            .as_deref()
-            .map(|path| WavSource::open(path, AUDIO_RATE))
-            .transpose()?;
+        let microphone = config.play.as_deref().map(WavFile::open).transpose()?;
+        // Resampled now for the preferred codec, so a file that cannot be is refused at start.
+        let sources = microphone
+            .as_ref()
+            .map(|file| file.source(preferred_rate))
+            .transpose()?
+            .map(|source| (preferred_rate, source))
+            .into_iter()
+            .collect();
         let sink = config
             .record
             .as_deref()
-            .map(|path| WavSink::create(path, AUDIO_RATE))
+            .map(|path| WavSink::create(path, preferred_rate))
             .transpose()?;
         let (commands, command_rx) = mpsc::channel(32);
         let (event_tx, events) = mpsc::channel(256);
@@ -202,10 +300,13 @@ impl SipLink {
             commands: command_rx,
             events: event_tx,
             pending: Vec::new(),
-            source,
+            microphone,
+            sources,
+            mic_frames: BTreeMap::new(),
             sink,
             seed: config.ua.seed,
             register: config.register,
+            live: Live::new(devices),
         };
         tracing::info!(%local, %rtp_ip, "SIP link started");
         let task = tokio::spawn(driver.run());
@@ -352,10 +453,47 @@ struct Driver {
     events: mpsc::Sender<LinkEvent>,
     /// Events raised while handling the user agent's events, sent right after them.
     pending: Vec<LinkEvent>,
-    source: Option<WavSource>,
+    /// The file played as every call's microphone.
+    microphone: Option<WavFile>,
+    /// That file at each codec rate a call has needed, resampled once.
+    sources: BTreeMap<u32, WavSource>,
+    /// This tick's microphone frame at each rate in use: calls at one rate hear the same.
+    mic_frames: BTreeMap<u32, Vec<i16>>,
     sink: Option<WavSink>,
     seed: u64,
     register: bool,
+    live: Live,
+}
+
+/// The device side of the calls' audio, mute and quality reports.
+#[derive(Debug)]
+struct Live {
+    devices: Option<DeviceAudio>,
+    /// The call the devices serve, its codec rate, and its pump (`None`: the devices failed
+    /// and the call is silent).
+    pump: Option<(CallHandle, u32, Option<DevicePump>)>,
+    muted: BTreeSet<CallHandle>,
+    /// When the next quality estimates are due.
+    next_quality: Option<Instant>,
+}
+
+impl Live {
+    fn new(devices: Option<DeviceAudio>) -> Self {
+        Self {
+            devices,
+            pump: None,
+            muted: BTreeSet::new(),
+            next_quality: None,
+        }
+    }
+
+    /// The pump of `call`, if the devices serve it and work.
+    fn pump_of(&mut self, call: CallHandle) -> Option<&mut DevicePump> {
+        match &mut self.pump {
+            Some((owner, _, Some(pump))) if *owner == call => Some(pump),
+            _ => None,
+        }
+    }
 }
 
 /// What woke the task.
@@ -538,7 +676,18 @@ impl Driver {
             LinkCommand::Hangup(call) => ("hangup", self.ua.hangup(now, call)),
             LinkCommand::Hold(call) => ("hold", self.ua.hold(now, call)),
             LinkCommand::Resume(call) => ("resume", self.ua.resume(now, call)),
-            LinkCommand::Dtmf { call, digits } => ("dtmf", self.send_dtmf(call, &digits)),
+            LinkCommand::Dtmf { call, digits } => ("dtmf", self.send_dtmf(now, call, &digits)),
+            LinkCommand::InfoDtmf { call, digits } => {
+                ("info-dtmf", self.ua.send_info_dtmf(now, call, &digits, DTMF_DURATION))
+            }
+            LinkCommand::Transfer { call, target } => (
+                "transfer",
+                Uri::parse(&target)
+                    .map_err(|_| UaError::InvalidTarget)
+                    .and_then(|uri| self.ua.transfer(now, call, &uri)),
+            ),
+            LinkCommand::AttendedTransfer { call, to } => ("attended", self.ua.transfer_attended(now, call, to)),
+            LinkCommand::Mute { call, muted } => ("mute", self.set_muted(call, muted)),
             LinkCommand::Shutdown => ("shutdown", Ok(())),
         };
         if let Err(error) = result {
@@ -546,15 +695,78 @@ impl Driver {
         }
     }
 
-    fn send_dtmf(&mut self, call: CallHandle, digits: &str) -> Result<(), UaError> {
+    fn set_muted(&mut self, call: CallHandle, muted: bool) -> Result<(), UaError> {
+        if !self.calls.contains_key(&call) {
+            return Err(UaError::InvalidState { action: "mute" });
+        }
+        if muted {
+            self.live.muted.insert(call);
+        } else {
+            self.live.muted.remove(&call);
+        }
+        if let Some(pump) = self.live.pump_of(call) {
+            pump.set_muted(muted);
+        }
+        Ok(())
+    }
+
+    /// Gives the devices to the call the operator talks on (the newest with audio), closing
+    /// them for the call that had them. A failure to open leaves that call silent and is
+    /// reported, never an error that ends it.
+    fn route_devices(&mut self) {
+        let Some(devices) = &self.live.devices else {
+            return;
+        };
+        let newest = || {
+            self.calls
+                .iter()
+                .rev()
+                .find(|(_, media)| media.audio.is_some())
+                .map(|(call, _)| *call)
+        };
+        let target = self
+            .recorded
+            .or_else(newest)
+            .and_then(|call| Some((call, self.calls.get(&call)?.audio.as_ref()?.stream.sample_rate())));
+        if self.live.pump.as_ref().map(|(call, rate, _)| (*call, *rate)) == target {
+            return;
+        }
+        // Closed before the next opens: a sound card may take one stream at a time.
+        self.live.pump = None;
+        let Some((call, rate)) = target else {
+            return;
+        };
+        let mut events = Vec::new();
+        let pump = match DevicePump::open(Arc::clone(&devices.backend), &devices.preferences, rate, &mut events) {
+            Ok(mut pump) => {
+                if let Err(error) = pump.set_processing(devices.processing) {
+                    tracing::warn!(%error, "microphone processing settings refused; it stays off");
+                }
+                pump.set_muted(self.live.muted.contains(&call));
+                Some(pump)
+            }
+            Err(error) => {
+                tracing::warn!(%error, ?call, "cannot open the audio devices: the call goes on silent");
+                self.pending.push(LinkEvent::DevicesFailed {
+                    call,
+                    error: error.to_string(),
+                });
+                None
+            }
+        };
+        self.pending
+            .extend(events.into_iter().map(|event| LinkEvent::Device { call, event }));
+        self.live.pump = Some((call, rate, pump));
+    }
+
+    fn send_dtmf(&mut self, now: Instant, call: CallHandle, digits: &str) -> Result<(), UaError> {
         let audio = match self.calls.get_mut(&call).and_then(|m| m.audio.as_mut()) {
             Some(audio) if audio.sends() => audio,
             _ => return Err(UaError::InvalidState { action: "send DTMF on" }),
         };
         if audio.negotiated.telephone_event.is_none() {
-            return Err(UaError::InvalidState {
-                action: "send DTMF (the peer took no telephone-event) on",
-            });
+            // The peer took no RFC 4733 events: SIP INFO is the way left.
+            return self.ua.send_info_dtmf(now, call, digits, DTMF_DURATION);
         }
         for digit in digits.chars() {
             audio
@@ -571,31 +783,76 @@ impl Driver {
     /// nothing while it does not send) and one frame played (into the recording for the
     /// recorded call).
     async fn on_tick(&mut self, now: Instant) {
-        let mut frame = [0i16; FRAME_SAMPLES];
-        if let Some(source) = self.source.as_mut() {
-            source.fill(&mut frame);
+        self.mic_frames.clear();
+        for audio in self.calls.values().filter_map(|m| m.audio.as_ref()) {
+            let rate = audio.stream.sample_rate();
+            let frame = self
+                .mic_frames
+                .entry(rate)
+                .or_insert_with(|| vec![0; audio.stream.frame_samples()]);
+            if let Some(source) = self.sources.get_mut(&rate) {
+                source.fill(frame);
+            }
         }
         let mut warnings = Vec::new();
+        let mut reports = Vec::new();
         for (call, media) in &mut self.calls {
             let Some(audio) = media.audio.as_mut() else {
                 continue;
             };
+            if let Some(pump) = self.live.pump_of(*call) {
+                let mut events = Vec::new();
+                let pumped = pump.pump(now, &mut audio.stream, &mut events);
+                reports.extend(events.into_iter().map(|event| LinkEvent::Device { call: *call, event }));
+                if let Err(error) = pumped {
+                    tracing::warn!(%error, ?call, "the audio devices failed: the call goes on silent");
+                    reports.push(LinkEvent::DevicesFailed {
+                        call: *call,
+                        error: error.to_string(),
+                    });
+                    if let Some((_, _, pump)) = &mut self.live.pump {
+                        *pump = None;
+                    }
+                }
+                continue;
+            }
+            let rate = audio.stream.sample_rate();
             if audio.sends()
-                && let Err(error) = audio.stream.send_frame(now, &frame)
+                && let Some(frame) = self.mic_frames.get(&rate)
             {
-                warnings.push(format!("encoding audio: {error}"));
+                // Muted without the devices: silence instead of the file.
+                let silence;
+                let frame = if self.live.muted.contains(call) {
+                    silence = vec![0; frame.len()];
+                    &silence
+                } else {
+                    frame
+                };
+                if let Err(error) = audio.stream.send_frame(now, frame) {
+                    warnings.push(format!("encoding audio: {error}"));
+                }
             }
             let played = audio.stream.play_frame(now);
             if self.recorded == Some(*call)
                 && let Some(sink) = self.sink.as_mut()
-                && let Err(error) = sink.write(played.samples)
+                && let Err(error) = sink.write_at(played.samples, rate)
             {
                 warnings.push(error.to_string());
                 self.sink = None;
             }
         }
+        if self.live.next_quality.is_none_or(|due| now >= due) {
+            self.live.next_quality = Some(now + QUALITY_EVERY);
+            reports.extend(self.calls.iter().filter_map(|(call, media)| {
+                let estimate = media.audio.as_ref()?.stream.stats().quality;
+                Some(LinkEvent::Quality { call: *call, estimate })
+            }));
+        }
         for warning in warnings {
             emit(&self.events, LinkEvent::Warning(warning)).await;
+        }
+        for report in reports {
+            emit(&self.events, report).await;
         }
     }
 
@@ -605,6 +862,22 @@ impl Driver {
             tracing::trace!(to = %transmit.destination, message = %String::from_utf8_lossy(&transmit.bytes), "SIP out");
             if let Err(error) = self.signalling.send_to(&transmit.bytes, transmit.destination).await {
                 tracing::warn!(%error, destination = %transmit.destination, "SIP send failed");
+            }
+        }
+        // Dialog events first: a transfer's outcome is reported before the `Ended` it causes.
+        while let Some(event) = self.ua.poll_dialog_event() {
+            // Calls the user agent placed (for a REFER) or answered (Replaces) by itself
+            // advertised the spare RTP socket's port: it is theirs now.
+            if let DialogEvent::Referred {
+                new_call: Some(call), ..
+            }
+            | DialogEvent::Replaced { call, .. } = &event
+            {
+                self.assign_rtp(*call);
+            }
+            emit(&self.events, LinkEvent::Dialog(event)).await;
+            for event in std::mem::take(&mut self.pending) {
+                emit(&self.events, event).await;
             }
         }
         while let Some(event) = self.ua.poll_event() {
@@ -667,6 +940,7 @@ impl Driver {
                                 local,
                                 remote,
                             });
+                            self.route_devices();
                         }
                     }
                     Err(error) => {
@@ -675,13 +949,28 @@ impl Driver {
                     }
                 }
             }
-            UaEvent::Ended { call, .. } => self.close_media(*call),
+            UaEvent::Ended { call, .. } => {
+                self.close_media(*call);
+                self.live.muted.remove(call);
+                self.route_devices();
+            }
             _ => {}
         }
     }
 
+    /// Resamples the microphone file for a codec rate no call has used yet.
+    fn prepare_microphone(&mut self, rate: u32) -> Result<(), String> {
+        if let Some(file) = &self.microphone
+            && !self.sources.contains_key(&rate)
+        {
+            let source = file.source(rate).map_err(|e| e.to_string())?;
+            self.sources.insert(rate, source);
+        }
+        Ok(())
+    }
+
     fn start_audio(
-        &self,
+        &mut self,
         now: Instant,
         call: CallHandle,
         media: &Negotiated,
@@ -689,7 +978,12 @@ impl Driver {
         let codec = match media.codec {
             Codec::Pcmu => CodecChoice::Pcmu,
             Codec::Pcma => CodecChoice::Pcma,
-            other => return Err(format!("codec {other:?} is not offered by the link")),
+            // Mono whatever the peer's stereo flags: a mono decoder downmixes a stereo
+            // stream, and a mono stream is valid for opus/48000/2 (RFC 7587 7).
+            Codec::Opus => CodecChoice::Opus(OpusConfig {
+                sample_rate: OPUS_RATE,
+                ..OpusConfig::default()
+            }),
         };
         let remote = format!("{}:{}", media.remote_address, media.remote_port)
             .parse::<SocketAddr>()
@@ -700,6 +994,7 @@ impl Driver {
         config.remote = Some(remote);
         config.wallclock = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let stream = MediaStream::new(now, config).map_err(|e| e.to_string())?;
+        self.prepare_microphone(stream.sample_rate())?;
         tracing::info!(?call, %remote, codec = ?media.codec, "audio started");
         Ok((
             CallAudio {
@@ -708,6 +1003,14 @@ impl Driver {
             },
             remote,
         ))
+    }
+}
+
+/// The PCM rate the link runs `codec` at: the rate of its WAV frames.
+pub fn pcm_rate(codec: Codec) -> u32 {
+    match codec {
+        Codec::Pcmu | Codec::Pcma => G711_RATE,
+        Codec::Opus => OPUS_RATE,
     }
 }
 
@@ -738,5 +1041,8 @@ pub fn end_cause(reason: &EndReason) -> &'static str {
         EndReason::TransportError => "transport_error",
         EndReason::MediaNotAcceptable => "media_not_acceptable",
         EndReason::AuthenticationFailed => "authentication_failed",
+        EndReason::Transferred => "transferred",
+        EndReason::Replaced => "replaced",
+        EndReason::SessionExpired => "session_expired",
     }
 }

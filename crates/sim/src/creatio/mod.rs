@@ -28,11 +28,11 @@
 //!
 //! Collections: `Contact`, `Account`, `ContactCommunication`, `AccountCommunication`,
 //! `CommunicationType`, `CallDirection`, `ContactType`, `Call`, `SysSettings`,
-//! `SysSettingsValue`. Choices where the reference is silent (`[INF]`): a missing or wrong
-//! `BPMCSRF` header answers 403 with an OData error body (JSON, so clients do not take it for
-//! an ended session); a POST with an `Id` that exists answers 500 with the database's
-//! duplicate-key message; a lookup to a row that does not exist answers 400; text comparisons
-//! ignore case; `$metadata` and `$batch` answer 501.
+//! `SysSettingsValue`, `SysAdminUnit` (one row per user: login and contact). Choices where the
+//! reference is silent (`[INF]`): a missing or wrong `BPMCSRF` header answers 403 with an OData
+//! error body (JSON, so clients do not take it for an ended session); a POST with an `Id` that
+//! exists answers 500 with the database's duplicate-key message; a lookup to a row that does
+//! not exist answers 400; text comparisons ignore case; `$metadata` and `$batch` answer 501.
 
 mod auth;
 pub mod filter;
@@ -197,6 +197,22 @@ pub enum Control {
     Heal,
     /// The `Call` records, newest last.
     Calls,
+    /// Every write applied to `Call`, in the order it was applied (see [`Creatio::journal`]).
+    CallJournal,
+}
+
+/// One write the stand-in applied to a `Call` record: what arrived, for which record, in which
+/// order. Tests read it to prove per-call ordering and the absence of duplicate creates; a
+/// refused write (duplicate key, unknown record) is not applied and not journaled.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AppliedWrite {
+    /// Position among every applied `Call` write, from 1.
+    pub seq: u64,
+    /// `POST`, `PATCH` or `DELETE`.
+    pub method: String,
+    pub id: Uuid,
+    /// The request body as sent (empty object for a DELETE).
+    pub body: Json,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -215,6 +231,7 @@ pub struct Creatio {
     rng: StdRng,
     faults: Faults,
     epoch: (Instant, OffsetDateTime),
+    journal: Vec<AppliedWrite>,
 }
 
 #[derive(Deserialize)]
@@ -255,6 +272,7 @@ impl Creatio {
             rng: StdRng::seed_from_u64(seed ^ 0xc4ea_7100_0000_0001),
             faults: Faults::default(),
             epoch: (now, wall),
+            journal: Vec::new(),
         })
     }
 
@@ -613,6 +631,7 @@ impl Creatio {
                     .store
                     .insert(collection, &body, new_id, stamp)
                     .map_err(data_error)?;
+                self.journal_write(collection, "POST", id, &body);
                 let table = self
                     .store
                     .table(collection)
@@ -631,16 +650,36 @@ impl Creatio {
             ("PATCH", Some(id), false) => {
                 let body = json_body(body, content_type)?;
                 self.store.patch(collection, id, &body, stamp).map_err(data_error)?;
+                self.journal_write(collection, "PATCH", id, &body);
                 Ok(CrmResponse::new(204))
             }
             ("DELETE", Some(id), false) => {
                 self.store.delete(collection, id).map_err(data_error)?;
+                self.journal_write(collection, "DELETE", id, &Map::new());
                 Ok(CrmResponse::new(204))
             }
             (_, None, false) => Err(method_not_allowed("GET, POST")),
             (_, Some(_), false) => Err(method_not_allowed("GET, PATCH, DELETE")),
             (_, _, true) => Err(method_not_allowed("GET")),
         }
+    }
+
+    fn journal_write(&mut self, collection: &str, method: &str, id: Uuid, body: &Map<String, Json>) {
+        if collection != schema::CALL {
+            return;
+        }
+        let seq = self.journal.len() as u64 + 1;
+        self.journal.push(AppliedWrite {
+            seq,
+            method: method.to_owned(),
+            id,
+            body: Json::Object(body.clone()),
+        });
+    }
+
+    /// Every write applied to `Call` so far, oldest first.
+    pub fn journal(&self) -> &[AppliedWrite] {
+        &self.journal
     }
 
     fn random_bytes(&mut self) -> [u8; 16] {
@@ -672,6 +711,9 @@ impl Creatio {
                     .map(|row| Json::Object(odata::entity(&self.store, table, row, &Options::default())))
                     .collect();
                 return Json::Array(calls);
+            }
+            Control::CallJournal => {
+                return serde_json::to_value(&self.journal).unwrap_or_else(|_| json!([]));
             }
         }
         self.state(now)

@@ -63,6 +63,9 @@ pub const CALL: &str = "Call";
 pub const CONTACT_TYPE: &str = "ContactType";
 pub const SYS_SETTINGS: &str = "SysSettings";
 pub const SYS_SETTINGS_VALUE: &str = "SysSettingsValue";
+/// Users and roles; a user's row names its login (`Name`) and its contact (`ContactId`), which
+/// is how a client finds "my calls" (`Call.CreatedById`, §5.4).
+pub const SYS_ADMIN_UNIT: &str = "SysAdminUnit";
 
 const fn plain(name: &'static str, kind: Kind) -> Column {
     Column {
@@ -190,6 +193,14 @@ pub fn all() -> Vec<Schema> {
             ],
         ),
         entity(SYS_SETTINGS, &[text("Code"), text("Name"), text("ValueTypeName")]),
+        entity(
+            SYS_ADMIN_UNIT,
+            &[
+                text("Name"),
+                lookup("ContactId", "Contact", Some(CONTACT)),
+                plain("Active", Kind::Bool),
+            ],
+        ),
         entity(
             SYS_SETTINGS_VALUE,
             &[

@@ -114,6 +114,11 @@ pub fn store(world: &CreatioWorld, at: &str) -> Result<Store, DataError> {
             schema::CONTACT,
             json!({"Id": id, "Name": user.name, "TypeId": CONTACT_TYPE_EMPLOYEE}),
         )?;
+        add(
+            &mut store,
+            schema::SYS_ADMIN_UNIT,
+            json!({"Id": derived_guid('8', index), "Name": user.login, "ContactId": id, "Active": true}),
+        )?;
         if let Some(number) = &user.number {
             contact_phones.push((id, PhoneKind::Extension, number.clone()));
         }

@@ -35,6 +35,8 @@ pub(crate) struct Ctx<'a> {
     pub sessions: &'a mut HashMap<SessionToken, UserIdx>,
     pub redirects: &'a mut HashMap<UserIdx, BTreeMap<String, Value>>,
     pub digests: &'a [PasswordDigests],
+    /// The PBX's SIP port, when the SIP side runs (handed out to `usewebrtc` logins).
+    pub sip_port: Option<u16>,
     pub conn_id: ConnId,
     pub conn: &'a mut Connection,
     pub custom: &'a mut Vec<CustomEvent>,
@@ -167,7 +169,20 @@ fn login(ctx: Ctx<'_>, request: &Request) -> Map<String, Value> {
         session: SessionToken(session.clone()),
     };
     ctx.pbx.set_online(user, true);
-    ok(json!({"userid": userid, "sessionid": session}))
+    let mut reply = ok(json!({"userid": userid, "sessionid": session}));
+    // §2.3/§2.9: the phone's account, for clients that run a softphone (`usewebrtc`). The
+    // simulator speaks SIP over UDP only, so `sipsecure` is always false.
+    if let (Some(true), Some(port), Some(person)) = (
+        request.bool_field("usewebrtc"),
+        ctx.sip_port,
+        ctx.pbx.directory().person(user),
+    ) {
+        reply.insert("sipuser".into(), person.user.sip_user_name().into());
+        reply.insert("sippass".into(), person.user.sip_secret().into());
+        reply.insert("sipport".into(), port.into());
+        reply.insert("sipsecure".into(), false.into());
+    }
+    reply
 }
 
 /// A login matches if either digest matches the stored password's (the lower-case field makes

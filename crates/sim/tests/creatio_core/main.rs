@@ -3,6 +3,7 @@
 // Test helpers outside #[test] functions may panic: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod call_journal_and_history;
 mod filter_parser;
 mod hostile;
 mod odata_rules;

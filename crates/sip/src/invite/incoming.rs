@@ -9,13 +9,34 @@ use crate::{
     msg::Request,
     sdp::{Direction, Negotiator},
     transaction::TransactionKey,
-    ua::{ALLOW, Reply, UaError, UaEvent, UserAgent},
+    ua::{ALLOW, DialogEvent, Reply, SUPPORTED, UaError, UaEvent, UserAgent},
 };
 
 impl UserAgent {
     pub(crate) fn on_invite(&mut self, now: Instant, key: TransactionKey, source: SocketAddr, request: Request) {
         if super::is_reinvite(&request) {
             self.on_reinvite(now, &key, &request);
+            return;
+        }
+        let replaced = match request.headers.get("Replaces").map(|_| request.headers.replaces()) {
+            None => None,
+            Some(Ok(replaces)) => match self.replaced_call(&replaces) {
+                Ok(call) => Some(call),
+                Err((status, reason)) => {
+                    self.respond(now, &key, Reply::new(status, reason));
+                    return;
+                }
+            },
+            Some(Err(_)) => {
+                self.respond(now, &key, Reply::new(400, "Bad Request (Replaces)"));
+                return;
+            }
+        };
+        if let super::session_timer::UasTimer::TooBrief { min_se } =
+            super::session_timer::negotiate_as_uas(&request.headers, &self.config.session_timer)
+        {
+            let reply = Reply::new(422, "Session Interval Too Small").header("Min-SE", min_se.to_string());
+            self.respond(now, &key, reply);
             return;
         }
         let local_tag = self.new_tag();
@@ -80,8 +101,19 @@ impl UserAgent {
                 reinvite_retry_at: None,
                 reinvite_retry_hold_before: false,
                 modify_after_ack: false,
+                refer_out: None,
+                refer_in: None,
+                info: Default::default(),
+                session: None,
+                interval_retried: false,
+                early_tag: None,
+                replaced: false,
             },
         );
+        if let Some(replaced) = replaced {
+            self.take_over(now, handle, replaced, from);
+            return;
+        }
         let contact = self.contact();
         let ringing = Reply {
             to_tag: Some(&local_tag),
@@ -95,6 +127,27 @@ impl UserAgent {
             from,
             asserted_identity,
         });
+    }
+
+    /// RFC 3891 §3: the new call is answered at once and the one it replaces is hung up.
+    fn take_over(&mut self, now: Instant, call: CallHandle, replaced: CallHandle, from: crate::msg::NameAddr) {
+        tracing::info!(?call, ?replaced, "call replaces an established one");
+        self.dialog_event(DialogEvent::Replaced { call, replaced, from });
+        if let Err(error) = self.answer(now, call) {
+            tracing::warn!(%error, "replacing call could not be answered");
+            return;
+        }
+        let Some(old) = self.calls.get_mut(&replaced) else {
+            return;
+        };
+        if old.state == CallState::Early {
+            // Our own call still ringing out: CANCEL it; it ends when the CANCEL is done.
+            old.replaced = true;
+            self.send_cancel(now, replaced);
+        } else {
+            self.send_bye(now, replaced);
+            self.end(replaced, EndReason::Replaced);
+        }
     }
 
     /// Answers a ringing incoming call with 200 and our SDP (an answer, or an offer when the
@@ -117,14 +170,19 @@ impl UserAgent {
         };
         let key = c.invite_key.clone();
         let tag = c.local_tag.clone();
+        let decision = super::session_timer::negotiate_as_uas(&c.invite.headers, &self.config.session_timer);
+        let invite_headers = c.invite.headers.clone();
         let contact = self.contact();
-        let reply = Reply {
+        let timer_headers = self.session_timer_for_request(now, call, decision, &invite_headers);
+        let mut reply = Reply {
             to_tag: Some(&tag),
             sdp: Some(&sdp),
             ..Reply::new(200, "OK")
         }
         .header("Contact", contact)
-        .header("Allow", ALLOW);
+        .header("Allow", ALLOW)
+        .header("Supported", SUPPORTED);
+        reply.headers.extend(timer_headers);
         let Some(bytes) = self.respond(now, &key, reply) else {
             return Err(UaError::InvalidState { action: "answer" });
         };
@@ -216,7 +274,16 @@ impl UserAgent {
             self.respond(now, &key, Reply::new(481, "Call/Transaction Does Not Exist"));
             return;
         };
-        self.respond(now, &key, Reply::new(200, "OK"));
+        // §9.2: the CANCEL's 200 carries the To tag of our responses to the INVITE; a peer
+        // that ACKs with the tag it saw last (SIPp's [peer_tag_param]) would miss the dialog.
+        self.respond(
+            now,
+            &key,
+            Reply {
+                to_tag: Some(&tag),
+                ..Reply::new(200, "OK")
+            },
+        );
         if state == CallState::Ringing {
             self.respond(
                 now,

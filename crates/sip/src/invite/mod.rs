@@ -2,10 +2,16 @@
 //! (`outgoing.rs` for calls we place, `incoming.rs` for calls we receive).
 
 mod incoming;
+mod info;
 mod modify;
 mod outgoing;
+mod refer;
+mod session_timer;
+mod update;
 
 pub(crate) use modify::is_reinvite;
+pub use refer::{ReferPolicy, TransferState};
+pub use session_timer::SessionTimerConfig;
 
 use std::{
     net::SocketAddr,
@@ -50,6 +56,12 @@ pub enum EndReason {
     MediaNotAcceptable,
     /// Digest authentication failed.
     AuthenticationFailed,
+    /// We transferred the call (the transfer target answered the transferee) and hung up.
+    Transferred,
+    /// An INVITE with Replaces took the call over (RFC 3891); we hung this one up.
+    Replaced,
+    /// The session timer ran out without a refresh (RFC 4028 §10); we sent BYE.
+    SessionExpired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,12 +138,27 @@ pub(crate) struct Call {
     /// offer goes out when the ACK arrives (§14.1: one INVITE transaction at a time, and the ACK may carry an
     /// answer). `reinvite_retry_hold_before` keeps the state to restore if it is refused.
     pub(crate) modify_after_ack: bool,
+    /// Our REFER of this call, until its outcome.
+    pub(crate) refer_out: Option<refer::ReferOut>,
+    /// The peer's REFER we accepted, until the call we placed for it is answered or fails.
+    pub(crate) refer_in: Option<refer::ReferIn>,
+    /// Digits waiting to go out as INFO.
+    pub(crate) info: info::InfoQueue,
+    /// RFC 4028: the negotiated session interval and its timers.
+    pub(crate) session: Option<session_timer::SessionTimer>,
+    /// Our INVITE was re-sent after a 422 already.
+    pub(crate) interval_retried: bool,
+    /// Outgoing: the To tag of the first provisional (the early dialog Replaces may name).
+    pub(crate) early_tag: Option<String>,
+    /// An INVITE with Replaces took this call over; it ends as [`EndReason::Replaced`].
+    pub(crate) replaced: bool,
 }
 
 impl Call {
     pub(crate) fn timeout(&self) -> Option<Instant> {
         let retransmit = self.retransmit.as_ref().map(|r| r.next.min(r.give_up));
-        [retransmit, self.cancel_deadline, self.reinvite_retry_at]
+        let session = self.session.as_ref().and_then(session_timer::SessionTimer::deadline);
+        [retransmit, self.cancel_deadline, self.reinvite_retry_at, session]
             .into_iter()
             .flatten()
             .min()
@@ -153,6 +180,14 @@ impl UserAgent {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
+        if c.session
+            .as_ref()
+            .and_then(session_timer::SessionTimer::deadline)
+            .is_some_and(|at| at <= now)
+        {
+            self.on_session_timer(now, call);
+            return;
+        }
         if c.reinvite_retry_at.is_some_and(|at| at <= now) {
             self.retry_reinvite(now, call);
             return;

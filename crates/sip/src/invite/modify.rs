@@ -11,7 +11,7 @@ use crate::{
     msg::{Method, Request, Response, StatusCode},
     sdp::{Direction, SdpError},
     transaction::{ClientEvent, TransactionKey},
-    ua::{ALLOW, Purpose, Reply, UaError, UaEvent, UserAgent},
+    ua::{ALLOW, Purpose, Reply, SUPPORTED, UaError, UaEvent, UserAgent},
 };
 
 /// Our re-INVITE in flight, and what to restore if it is refused.
@@ -52,9 +52,10 @@ impl UserAgent {
         Ok(())
     }
 
-    fn send_reinvite(&mut self, now: Instant, call: CallHandle, hold_before: bool) {
+    pub(crate) fn send_reinvite(&mut self, now: Instant, call: CallHandle, hold_before: bool) {
         let via = self.via();
         let contact = self.contact();
+        let session_expires = self.session_refresh_header(call);
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
@@ -70,6 +71,10 @@ impl UserAgent {
         let mut invite = dialog.request(Method::Invite, &via);
         invite.headers.push("Contact", contact);
         invite.headers.push("Allow", ALLOW);
+        invite.headers.push("Supported", SUPPORTED);
+        if let Some(session_expires) = session_expires {
+            invite.headers.push("Session-Expires", session_expires);
+        }
         invite.headers.push("Content-Type", "application/sdp");
         invite.body = sdp.into_bytes();
         self.auth.authorize(&mut invite);
@@ -126,6 +131,7 @@ impl UserAgent {
                 .accept_answer(pending, &String::from_utf8_lossy(&response.body))
         });
         self.transmit(peer, ack);
+        self.session_timer_from_response(now, call, response);
         match media {
             Some(Ok(media)) => {
                 if let Some(c) = self.calls.get_mut(&call) {
@@ -208,6 +214,15 @@ impl UserAgent {
             self.respond(now, key, Reply::new(500, "Server Internal Error"));
             return;
         }
+        let decision = super::session_timer::negotiate_as_uas(&request.headers, &self.config.session_timer);
+        if let super::session_timer::UasTimer::TooBrief { min_se } = decision {
+            let reply = Reply::new(422, "Session Interval Too Small").header("Min-SE", min_se.to_string());
+            self.respond(now, key, reply);
+            return;
+        }
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
         let direction = if c.local_hold {
             Direction::SendOnly
         } else {
@@ -236,13 +251,16 @@ impl UserAgent {
         };
         let tag = c.local_tag.clone();
         let contact = self.contact();
-        let reply = Reply {
+        let timer_headers = self.session_timer_for_request(now, call, decision, &request.headers);
+        let mut reply = Reply {
             to_tag: Some(&tag),
             sdp: Some(&sdp),
             ..Reply::new(200, "OK")
         }
         .header("Contact", contact)
-        .header("Allow", ALLOW);
+        .header("Allow", ALLOW)
+        .header("Supported", SUPPORTED);
+        reply.headers.extend(timer_headers);
         let Some(bytes) = self.respond(now, key, reply) else {
             return;
         };

@@ -12,12 +12,22 @@ use crate::{
     msg::{Method, NameAddr, Request, Response, StatusCode, Uri},
     sdp::{Direction, Negotiator},
     transaction::{ClientEvent, TransactionKey},
-    ua::{ALLOW, Purpose, UaError, UaEvent, UserAgent},
+    ua::{ALLOW, Purpose, SUPPORTED, UaError, UaEvent, UserAgent},
 };
 
 impl UserAgent {
     /// Places a call to `target`. Progress arrives as [`UaEvent`]s.
     pub fn call(&mut self, now: Instant, target: &Uri) -> Result<CallHandle, UaError> {
+        self.place_call(now, target, &[])
+    }
+
+    /// Places a call with extra headers (Replaces and Referred-By when a REFER asks for it).
+    pub(crate) fn place_call(
+        &mut self,
+        now: Instant,
+        target: &Uri,
+        extra: &[(&'static str, String)],
+    ) -> Result<CallHandle, UaError> {
         if !target.is_sip() {
             return Err(UaError::InvalidTarget);
         }
@@ -39,6 +49,14 @@ impl UserAgent {
         h.push("CSeq", "1 INVITE");
         h.push("Contact", self.contact());
         h.push("Allow", ALLOW);
+        h.push("Supported", SUPPORTED);
+        for (name, value) in self
+            .session_timer_headers(None)
+            .into_iter()
+            .chain(extra.iter().cloned())
+        {
+            h.push(name, value);
+        }
         h.push("User-Agent", self.config.user_agent.clone());
         h.push("Content-Type", "application/sdp");
         invite.body = sdp.into_bytes();
@@ -70,6 +88,13 @@ impl UserAgent {
                 reinvite_retry_at: None,
                 reinvite_retry_hold_before: false,
                 modify_after_ack: false,
+                refer_out: None,
+                refer_in: None,
+                info: Default::default(),
+                session: None,
+                interval_retried: false,
+                early_tag: None,
+                replaced: false,
             },
         );
         tracing::info!(call = ?handle, "placing call");
@@ -80,6 +105,14 @@ impl UserAgent {
     /// Ends a call in whatever way its state allows: CANCEL before an answer, 603 for an
     /// incoming call still ringing, BYE once established. `Ended` follows at once.
     pub fn hangup(&mut self, now: Instant, call: CallHandle) -> Result<(), UaError> {
+        let mark = self.events.len();
+        let result = self.hangup_call(now, call);
+        // A call placed for a transferor ends: it learns so.
+        self.report_referrals(now, mark);
+        result
+    }
+
+    fn hangup_call(&mut self, now: Instant, call: CallHandle) -> Result<(), UaError> {
         let c = self.calls.get_mut(&call).ok_or(UaError::UnknownCall)?;
         match c.state {
             CallState::Calling => {
@@ -107,7 +140,7 @@ impl UserAgent {
 
     /// CANCEL per RFC 3261 §9.1: the INVITE's Request-URI, top Via, Call-ID, From, To, Route
     /// and CSeq number.
-    fn send_cancel(&mut self, now: Instant, call: CallHandle) {
+    pub(crate) fn send_cancel(&mut self, now: Instant, call: CallHandle) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
@@ -157,6 +190,9 @@ impl UserAgent {
         match (purpose, event) {
             (Purpose::Invite, event) => self.on_invite_event(now, call, event),
             (Purpose::ReInvite, event) => self.on_reinvite_event(now, call, event),
+            (Purpose::Refer, event) => self.on_refer_event(now, call, request, event),
+            (Purpose::Info, event) => self.on_info_event(now, call, request, event),
+            (Purpose::Update, event) => self.on_update_event(now, call, request, event),
             (Purpose::Bye, ClientEvent::Response(response))
                 if response.status == StatusCode::UNAUTHORIZED
                     || response.status == StatusCode::PROXY_AUTHENTICATION_REQUIRED =>
@@ -189,6 +225,7 @@ impl UserAgent {
             return;
         };
         let cancelling = c.state == CallState::Cancelling;
+        let interval_retried = c.interval_retried;
         match event {
             ClientEvent::Response(response) => {
                 let status = response.status;
@@ -200,6 +237,8 @@ impl UserAgent {
                     && !cancelling
                 {
                     self.retry_authenticated(now, call, &response);
+                } else if status.code() == 422 && !cancelling && !interval_retried {
+                    self.retry_session_interval(now, call, &response);
                 } else if cancelling {
                     self.end(call, EndReason::Local);
                 } else {
@@ -222,6 +261,9 @@ impl UserAgent {
         }
         if c.state == CallState::Calling {
             c.state = CallState::Early;
+        }
+        if c.early_tag.is_none() {
+            c.early_tag = response.headers.to().ok().and_then(|to| to.tag());
         }
         let mut early_media = None;
         if !response.body.is_empty()
@@ -309,10 +351,39 @@ impl UserAgent {
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.state = CallState::Established;
                 }
+                self.session_timer_from_response(now, call, response);
                 tracing::info!(?call, codec = ?media.codec, "call established");
                 self.events.push_back(UaEvent::Established { call, media });
             }
         }
+    }
+
+    /// 422 (RFC 4028 §7.3): the INVITE again, asking for at least the peer's Min-SE.
+    fn retry_session_interval(&mut self, now: Instant, call: CallHandle, response: &Response) {
+        let Ok(min_se) = response.headers.min_se() else {
+            self.end(call, rejection(response));
+            return;
+        };
+        let headers = self.session_timer_headers(Some(min_se));
+        let via = self.via();
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        c.interval_retried = true;
+        let mut invite = c.invite.clone();
+        let seq = invite.headers.cseq().map(|s| s.seq).unwrap_or(1);
+        invite.headers.set("Via", via.to_string());
+        invite.headers.set("CSeq", format!("{} INVITE", seq + 1));
+        for (name, value) in headers {
+            invite.headers.set(name, value);
+        }
+        self.auth.authorize(&mut invite);
+        let Ok(key) = TransactionKey::for_client(&invite) else {
+            return;
+        };
+        c.invite = invite.clone();
+        c.invite_key = key;
+        self.start_client(now, call, Purpose::Invite, invite);
     }
 
     /// Re-sends the INVITE with credentials: same Call-ID and tags, CSeq + 1, new branch.

@@ -23,7 +23,10 @@ pub(crate) fn split_unquoted(s: &str, sep: char) -> Result<Vec<&str>, Malformed>
     grammar::split_outside(s, sep, false, "auth-param")
 }
 pub use parse::{Limits, canonical_name, parse};
-pub use typed::{CSeq, Contact, NameAddr, RAck, Refresher, Replaces, SentBy, SessionExpires, Uri, Via};
+pub use typed::{
+    CSeq, Contact, Event, NameAddr, RAck, Refresher, Replaces, SentBy, SessionExpires, SubscriptionState,
+    SubscriptionStatus, Uri, Via,
+};
 
 /// A SIP method. Methods are case-sensitive (RFC 3261 §7.1); anything we do not know is kept
 /// verbatim as an extension so the UAS can answer 405/501 instead of failing to parse.

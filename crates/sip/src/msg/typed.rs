@@ -73,6 +73,31 @@ impl Uri {
         self.parts().2.contains('?')
     }
 
+    /// A header embedded in a SIP URI (`?Replaces=...`, RFC 3261 §19.1.1), percent-decoded;
+    /// the name is compared case-insensitively. Refer-To carries Replaces this way (RFC 3891).
+    pub fn header(&self, name: &str) -> Option<String> {
+        let tail = self.parts().2;
+        let (_, headers) = tail.split_once('?')?;
+        headers.split('&').find_map(|h| {
+            let (n, v) = h.split_once('=')?;
+            n.eq_ignore_ascii_case(name).then(|| percent_decode(v))
+        })
+    }
+
+    /// The URI with its `?headers` removed: what a request built from it targets.
+    pub fn without_headers(&self) -> Uri {
+        match self.0.split_once('?') {
+            Some((base, _)) if self.is_sip() => Uri(base.to_owned()),
+            _ => self.clone(),
+        }
+    }
+
+    /// The URI with one header appended, its value percent-encoded (`?Replaces=a%3Bto-tag%3D1`).
+    pub fn with_header(&self, name: &str, value: &str) -> Uri {
+        let sep = if self.has_headers() { '&' } else { '?' };
+        Uri(format!("{}{sep}{name}={}", self.0, percent_encode(value)))
+    }
+
     /// A URI parameter (`;transport=udp`), compared case-insensitively by name.
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
         let tail = self.parts().2;
@@ -88,6 +113,42 @@ impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// `%XX` escapes decoded; an escape that is not two hex digits, or bytes that do not form
+/// UTF-8, are kept as they are rather than rejected (liberal in what we accept).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
+/// Escapes everything but RFC 3986 unreserved characters, so a header value with `;`, `=`
+/// or `@` survives inside a URI.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// `host[:port]` of a Via sent-by, a Contact or a Request-URI.
@@ -379,6 +440,74 @@ pub struct Replaces {
     pub early_only: bool,
 }
 
+impl Replaces {
+    /// `call-id;to-tag=..;from-tag=..[;early-only]`, as a header value or decoded from a
+    /// Refer-To URI.
+    pub fn parse(value: &str) -> Result<Self, Malformed> {
+        let bad = |reason| Malformed::header("Replaces", reason);
+        let segments = split_outside(value, ';', false, "Replaces")?;
+        let (call_id, params) = segments.split_first().ok_or_else(|| bad("empty"))?;
+        let call_id = call_id.trim();
+        if call_id.is_empty() || call_id.contains(char::is_whitespace) {
+            return Err(bad("empty call-id"));
+        }
+        let params = Params::parse(params, "Replaces")?;
+        Ok(Replaces {
+            call_id: call_id.to_owned(),
+            to_tag: params.value("to-tag").ok_or_else(|| bad("missing to-tag"))?,
+            from_tag: params.value("from-tag").ok_or_else(|| bad("missing from-tag"))?,
+            early_only: params.contains("early-only"),
+        })
+    }
+}
+
+impl fmt::Display for Replaces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{};to-tag={};from-tag={}", self.call_id, self.to_tag, self.from_tag)?;
+        if self.early_only {
+            f.write_str(";early-only")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SessionExpires {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.delta)?;
+        match self.refresher {
+            Some(Refresher::Uac) => f.write_str(";refresher=uac"),
+            Some(Refresher::Uas) => f.write_str(";refresher=uas"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `Event: <package>[;id=..]` (RFC 6665; `refer` for transfer progress, RFC 3515).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The event package, lower-cased (package names compare case-insensitively).
+    pub package: String,
+    pub id: Option<String>,
+}
+
+/// The `substate-value` of Subscription-State.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionStatus {
+    Active,
+    Pending,
+    Terminated,
+    /// An extension value, kept verbatim; RFC 6665 §8.2.3 says treat it like `active`.
+    Other(String),
+}
+
+/// `Subscription-State: active;expires=60` or `terminated;reason=noresource` (RFC 6665).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionState {
+    pub status: SubscriptionStatus,
+    pub expires: Option<u32>,
+    pub reason: Option<String>,
+}
+
 fn parse_u32(s: &str) -> Option<u32> {
     (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
@@ -558,20 +687,60 @@ impl Headers {
     }
 
     pub fn replaces(&self) -> Result<Replaces, Malformed> {
-        let value = single(self, "Replaces")?;
-        let bad = |reason| Malformed::header("Replaces", reason);
-        let segments = split_outside(value, ';', false, "Replaces")?;
-        let (call_id, params) = segments.split_first().ok_or_else(|| bad("empty"))?;
-        let call_id = call_id.trim();
-        if call_id.is_empty() {
-            return Err(bad("empty call-id"));
+        Replaces::parse(single(self, "Replaces")?)
+    }
+
+    /// `Referred-By` (RFC 3892): who asked for the transfer.
+    pub fn referred_by(&self) -> Result<NameAddr, Malformed> {
+        NameAddr::parse(single(self, "Referred-By")?, "Referred-By")
+    }
+
+    /// `Min-SE: <delta>[;params]` (RFC 4028): the smallest session interval the sender allows.
+    pub fn min_se(&self) -> Result<u32, Malformed> {
+        let value = single(self, "Min-SE")?;
+        let delta = value.split(';').next().unwrap_or_default().trim();
+        parse_u32(delta).ok_or_else(|| Malformed::header("Min-SE", "invalid delta-seconds"))
+    }
+
+    pub fn event(&self) -> Result<Event, Malformed> {
+        let value = single(self, "Event")?;
+        let segments = split_outside(value, ';', false, "Event")?;
+        let (package, params) = segments.split_first().ok_or(Malformed::Missing("Event"))?;
+        let package = package.trim();
+        if !is_token(package) {
+            return Err(Malformed::header("Event", "invalid event package"));
         }
-        let params = Params::parse(params, "Replaces")?;
-        Ok(Replaces {
-            call_id: call_id.to_owned(),
-            to_tag: params.value("to-tag").ok_or_else(|| bad("missing to-tag"))?,
-            from_tag: params.value("from-tag").ok_or_else(|| bad("missing from-tag"))?,
-            early_only: params.contains("early-only"),
+        let params = Params::parse(params, "Event")?;
+        Ok(Event {
+            package: package.to_ascii_lowercase(),
+            id: params.value("id"),
+        })
+    }
+
+    pub fn subscription_state(&self) -> Result<SubscriptionState, Malformed> {
+        let bad = |reason| Malformed::header("Subscription-State", reason);
+        let value = single(self, "Subscription-State")?;
+        let segments = split_outside(value, ';', false, "Subscription-State")?;
+        let (status, params) = segments.split_first().ok_or(Malformed::Missing("Subscription-State"))?;
+        let status = status.trim();
+        if !is_token(status) {
+            return Err(bad("invalid substate-value"));
+        }
+        let status = match status.to_ascii_lowercase().as_str() {
+            "active" => SubscriptionStatus::Active,
+            "pending" => SubscriptionStatus::Pending,
+            "terminated" => SubscriptionStatus::Terminated,
+            other => SubscriptionStatus::Other(other.to_owned()),
+        };
+        let params = Params::parse(params, "Subscription-State")?;
+        let expires = match params.value("expires") {
+            Some(v) => Some(parse_delta(&v).ok_or_else(|| bad("invalid expires"))?),
+            None => None,
+        };
+        Ok(SubscriptionState {
+            status,
+            expires,
+            reason: params.value("reason").map(|r| r.to_ascii_lowercase()),
         })
     }
 }
@@ -706,6 +875,97 @@ mod tests {
         let pai = h.p_asserted_identity().unwrap();
         assert_eq!(pai.len(), 2);
         assert_eq!(pai[1].uri.scheme(), "tel");
+    }
+
+    #[test]
+    fn transfer_headers_in_compact_and_long_forms() {
+        let h = headers(&[
+            (
+                "r",
+                "<sip:carol@127.0.0.1:5090?Replaces=c1%40h%3Bto-tag%3Dt1%3Bfrom-tag%3Df1>",
+            ),
+            ("b", "\"Alice\" <sip:alice@pbx>"),
+            ("o", "Refer;id=93"),
+            ("Subscription-State", "Terminated;reason=NoResource;expires=0"),
+        ]);
+        let refer_to = h.refer_to().unwrap();
+        assert_eq!(refer_to.uri.without_headers().as_str(), "sip:carol@127.0.0.1:5090");
+        let replaces = Replaces::parse(&refer_to.uri.header("replaces").unwrap()).unwrap();
+        assert_eq!(
+            replaces,
+            Replaces {
+                call_id: "c1@h".into(),
+                to_tag: "t1".into(),
+                from_tag: "f1".into(),
+                early_only: false
+            }
+        );
+        assert_eq!(h.referred_by().unwrap().display.as_deref(), Some("Alice"));
+        assert_eq!(
+            h.event().unwrap(),
+            Event {
+                package: "refer".into(),
+                id: Some("93".into())
+            }
+        );
+        assert_eq!(
+            h.subscription_state().unwrap(),
+            SubscriptionState {
+                status: SubscriptionStatus::Terminated,
+                expires: Some(0),
+                reason: Some("noresource".into())
+            }
+        );
+        let active = headers(&[("Subscription-State", "active;expires=60")]);
+        assert_eq!(active.subscription_state().unwrap().status, SubscriptionStatus::Active);
+        assert!(headers(&[("Event", "re fer")]).event().is_err());
+        assert!(
+            headers(&[("Subscription-State", "active;expires=soon")])
+                .subscription_state()
+                .is_err()
+        );
+        assert!(Replaces::parse("c1;to-tag=1").is_err(), "from-tag is required");
+    }
+
+    #[test]
+    fn replaces_survives_the_trip_through_a_refer_to_uri() {
+        let replaces = Replaces {
+            call_id: "a84b4c76e66710@pc33.example.com".into(),
+            to_tag: "8321234356".into(),
+            from_tag: "9fxced76sl".into(),
+            early_only: true,
+        };
+        let uri = Uri::parse("sip:bob@127.0.0.1:5080;transport=udp")
+            .unwrap()
+            .with_header("Replaces", &replaces.to_string());
+        assert_eq!(
+            uri.as_str(),
+            "sip:bob@127.0.0.1:5080;transport=udp?Replaces=a84b4c76e66710%40pc33.example.com\
+             %3Bto-tag%3D8321234356%3Bfrom-tag%3D9fxced76sl%3Bearly-only"
+        );
+        let printed = NameAddr::new(uri).to_string();
+        let back = NameAddr::parse(&printed, "Refer-To").unwrap();
+        assert_eq!(back.uri.param("transport"), Some(Some("udp")));
+        assert_eq!(
+            Replaces::parse(&back.uri.header("Replaces").unwrap()).unwrap(),
+            replaces
+        );
+        assert_eq!(back.uri.header("Require"), None);
+        assert_eq!(percent_decode("100%"), "100%", "a broken escape is kept");
+    }
+
+    #[test]
+    fn session_timer_headers() {
+        let h = headers(&[("x", "90;refresher=uac"), ("Min-SE", " 90 ;lr")]);
+        let se = h.session_expires().unwrap();
+        assert_eq!(se.to_string(), "90;refresher=uac");
+        assert_eq!(h.min_se().unwrap(), 90);
+        assert!(headers(&[("Min-SE", "-1")]).min_se().is_err());
+        assert!(
+            headers(&[("Session-Expires", "90;refresher=both")])
+                .session_expires()
+                .is_err()
+        );
     }
 
     #[test]
