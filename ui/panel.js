@@ -497,6 +497,9 @@ document.getElementById("status-select").addEventListener("change", (event) => {
 document.getElementById("diagnostics-button").addEventListener("click", () => {
   showDiagnostics().catch((err) => console.error("diagnostics failed", err));
 });
+document.getElementById("settings-button").addEventListener("click", () => {
+  invoke("open_settings").catch((err) => console.error("cannot open the settings", err));
+});
 document.getElementById("dial").addEventListener("submit", (event) => {
   event.preventDefault();
   const number = document.getElementById("dial-number").value.trim();
@@ -509,6 +512,12 @@ window.i18n.onChange(() => {
     render(lastView);
   }
 });
+// A tel:/sip:/callto: link the panel could not dial by itself (not connected yet, or refused) waits in the dial box.
+listen("dial-link", (event) => {
+  const box = document.getElementById("dial-number");
+  box.value = event.payload.number;
+  box.focus();
+}).catch((err) => console.error("cannot receive links", err));
 listen("view", (event) => render(event.payload)).catch((err) => console.error("cannot follow the panel", err));
 invoke("startup")
   .then(renderStartup)
