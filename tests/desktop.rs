@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use support::display::Display;
 use support::process::{Owned, free_port};
+use support::sim::{control, quiet_world};
 use support::{wait_for, x11};
 
 /// One app at a time, as in `tests/e2e.rs`: on two cores several WebKits at once starve each other.
@@ -268,16 +269,7 @@ impl App {
     }
 
     fn control(&self) -> String {
-        let file = self
-            .home
-            .path()
-            .join("data")
-            .join("oktell-panel")
-            .join("demo-endpoints.json");
-        let endpoints: Value = wait_for("the demo endpoints file", Duration::from_secs(20), || {
-            serde_json::from_str(&std::fs::read_to_string(&file).ok()?).ok()
-        });
-        endpoints["control"].as_str().expect("a control address").to_owned()
+        support::sim::demo_control(&self.home.path().join("data"))
     }
 }
 
@@ -288,40 +280,6 @@ fn tauri_driver() -> PathBuf {
         .map(|home| home.join("bin").join("tauri-driver"))
         .filter(|path| path.exists())
         .unwrap_or_else(|| PathBuf::from("tauri-driver"))
-}
-
-/// The sample world without its background callers, who would ring in the middle of a test.
-fn quiet_world() -> String {
-    let example = include_str!("../crates/sim/world.example.toml");
-    let background = ["incoming_call_every_ms", "presence_change_every_ms"];
-    let quiet: Vec<&str> = example
-        .lines()
-        .filter(|line| !background.iter().any(|key| line.starts_with(key)))
-        .collect();
-    assert_eq!(
-        quiet.len() + 2,
-        example.lines().count(),
-        "the sample world's [activity] changed"
-    );
-    quiet.join("\n")
-}
-
-/// One request to the simulator's control API.
-fn control(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let address = base.strip_prefix("http://").expect("an http:// control address");
-    let mut stream = TcpStream::connect(address).expect("connect to the control API");
-    let body = body.map(|body| body.to_string()).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send the request");
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).expect("read the reply");
-    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
-    assert!(head.contains(" 200 "), "{method} {path}: {head}\n{body}");
-    serde_json::from_str(body).expect("a JSON body")
 }
 
 fn digits(text: &str) -> String {

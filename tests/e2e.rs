@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -15,6 +13,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use support::display::Display;
+use support::sim::{self, control};
 use support::wait_for;
 use support::webdriver::{Driver, Session};
 use support::x11::{self, Tray};
@@ -85,17 +84,7 @@ impl App {
 
     /// The simulator's control address, from the endpoints file the demo writes into its data folder.
     fn control(&self) -> String {
-        let file = self
-            .home
-            .path()
-            .join("data")
-            .join("oktell-panel")
-            .join("demo-endpoints.json");
-        let endpoints: Value = wait_for("the demo endpoints file", Duration::from_secs(20), || {
-            let text = std::fs::read_to_string(&file).ok()?;
-            serde_json::from_str(&text).ok()
-        });
-        endpoints["control"].as_str().expect("a control address").to_owned()
+        sim::demo_control(&self.home.path().join("data"))
     }
 
     /// Waits until the panel shows Oktell connected.
@@ -166,45 +155,13 @@ fn the_panel_opens_in_demo_mode() {
     eprintln!("panel screenshot: {}", shot.display());
 }
 
-/// One request to the simulator's control API (HTTP/1.0: the answer is the body up to the close).
-fn control(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let address = base.strip_prefix("http://").expect("an http:// control address");
-    let mut stream = TcpStream::connect(address).expect("connect to the control API");
-    let body = body.map(|body| body.to_string()).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send the request");
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).expect("read the reply");
-    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
-    assert!(
-        head.starts_with("HTTP/1.") && head.contains(" 200 "),
-        "{method} {path}: {head}\n{body}"
-    );
-    serde_json::from_str(body).expect("a JSON body")
-}
-
 /// The sample world without its background callers (they would ring the operator in the middle of a test), plus
 /// a Creatio contact whose name is markup.
 fn quiet_world_with_contact(name: &str, phone: &str) -> String {
-    let example = include_str!("../crates/sim/world.example.toml");
-    let background = ["incoming_call_every_ms", "presence_change_every_ms"];
-    let quiet: Vec<&str> = example
-        .lines()
-        .filter(|line| !background.iter().any(|key| line.starts_with(key)))
-        .collect();
-    assert_eq!(
-        quiet.len() + 2,
-        example.lines().count(),
-        "the sample world's [activity] changed"
-    );
     let contact = json!({ "name": name, "phones": [{ "kind": "mobile", "number": phone }] });
     format!(
         "{}\n\n[[creatio.contacts]]\nname = {}\nphones = [{{ kind = \"mobile\", number = {} }}]\n",
-        quiet.join("\n"),
+        sim::quiet_world(),
         contact["name"],
         contact["phones"][0]["number"],
     )

@@ -5,6 +5,7 @@
 
 pub mod display;
 pub mod process;
+pub mod sim;
 pub mod webdriver;
 pub mod x11;
 
