@@ -247,6 +247,14 @@ fn a_call_rings_with_the_creatio_name_shown_as_text_and_answering_reaches_the_pb
     );
     app.session.screenshot("panel_ringing");
     app.screen_shot("screen_with_popup");
+    assert!(
+        app.session.find("#action-decline").displayed(),
+        "a ringing call without Decline"
+    );
+    assert!(
+        !app.session.find("#action-hangup").displayed(),
+        "Hang up beside Decline on a call that only rings"
+    );
 
     app.session.find("#action-answer").click();
     let state = wait_for("the simulator to connect the call", Duration::from_secs(15), || {
@@ -264,6 +272,10 @@ fn a_call_rings_with_the_creatio_name_shown_as_text_and_answering_reaches_the_pb
     let call_state = app.session.find("#call-state");
     wait_for("the panel to show the conversation", Duration::from_secs(10), || {
         call_state.text().contains("Talking").then_some(())
+    });
+    let hangup = app.session.find("#action-hangup");
+    wait_for("Hang up once the call is answered", Duration::from_secs(10), || {
+        hangup.displayed().then_some(())
     });
     wait_for("the popup to close", Duration::from_secs(10), || {
         x11::visible_windows(&app.display, "^Incoming call")
