@@ -8,8 +8,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,8 +17,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use support::display::Display;
-use support::process::{Owned, free_port};
+use support::process::Owned;
 use support::sim::{control, quiet_world};
+use support::webdriver::{Driver, Session};
 use support::{wait_for, x11};
 
 /// One app at a time, as in `tests/e2e.rs`: on two cores several WebKits at once starve each other.
@@ -55,55 +55,16 @@ impl SessionBus {
     }
 }
 
-/// One HTTP/1.0 exchange with tauri-driver (HTTP/1.0: no chunked replies to undo).
-fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to tauri-driver");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("set a read timeout");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send the WebDriver request");
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).expect("read the WebDriver reply");
-    let text = String::from_utf8_lossy(&reply);
-    let (head, json) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("malformed WebDriver reply to {method} {path}: {text:?}"));
-    let value: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("not JSON ({err}): {json}"));
-    let ok = head.split_whitespace().nth(1).is_some_and(|code| code.starts_with('2'));
-    if !ok && method != "DELETE" {
-        panic!("WebDriver {method} {path} failed: {head}\n{value}");
-    }
-    value
-}
-
 /// The running app with its display, bus, driver and folders. Fields drop in order: the session (closes the app),
 /// the driver, the bus, the display, the folders, the turn.
 struct App {
-    port: u16,
-    session: String,
-    _driver: Owned,
+    session: Session,
+    _driver: Driver,
     bus: SessionBus,
     display: Display,
     home: tempfile::TempDir,
     output: PathBuf,
     _turn: MutexGuard<'static, ()>,
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.screen_shot("failure")));
-        }
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            request(self.port, "DELETE", &format!("/session/{}", self.session), None)
-        }));
-    }
 }
 
 impl App {
@@ -118,32 +79,9 @@ impl App {
         std::fs::write(home.path().join("world.toml"), quiet_world()).unwrap();
         let display = Display::start();
         let bus = SessionBus::start();
-        let port = free_port();
-        let native_port = free_port();
-        let mut command = Command::new(tauri_driver());
-        command
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .stdout(Stdio::null());
-        for (key, value) in App::env_of(home.path(), &display, &bus) {
-            command.env(key, value);
-        }
-        let driver = Owned::spawn("tauri-driver (cargo install tauri-driver --locked)", &mut command);
-        for port in [port, native_port] {
-            wait_for("the WebDriver ports", Duration::from_secs(20), || {
-                TcpStream::connect(("127.0.0.1", port)).ok()
-            });
-        }
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "wry",
-            "tauri:options": {"application": APP, "args": ["--demo"]}
-        }}});
-        let reply = request(port, "POST", "/session", Some(&capabilities));
-        let session = reply["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session id in {reply}"))
-            .to_owned();
+        let env = App::env_of(home.path(), &display, &bus);
+        let (driver, session) = Driver::open(&display, &env, Path::new(APP), &["--demo"], &output);
         App {
-            port,
             session,
             _driver: driver,
             bus,
@@ -165,72 +103,24 @@ impl App {
         ]
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        request(self.port, method, &format!("/session/{}{path}", self.session), body)
-    }
-
-    /// Runs a script in the current window and returns its value.
     fn execute(&self, script: &str) -> Value {
-        self.call("POST", "/execute/sync", Some(&json!({"script": script, "args": []})))["value"].clone()
+        self.session.execute(script)
     }
 
-    /// Waits until `script` returns something other than null, false or an empty string.
     fn wait_script(&self, what: &str, script: &str) -> Value {
-        wait_for(what, Duration::from_secs(20), || {
-            let value = self.execute(script);
-            let empty = value.is_null() || value == json!(false) || value == json!("");
-            (!empty).then_some(value)
-        })
+        self.session.wait_script(what, script)
     }
 
-    /// The result of a Tauri command invoked from the current window.
     fn invoke(&self, command: &str, args: Value) -> Value {
-        self.execute(&format!(
-            "window.__result = undefined; window.__TAURI__.core.invoke({command:?}, {args}).then(\
-             (value) => {{ window.__result = {{ok: value ?? null}}; }}, \
-             (error) => {{ window.__result = {{error}}; }}); return null;"
-        ));
-        self.wait_script(&format!("the {command} command"), "return window.__result ?? null;")
+        self.session.invoke(command, args)
     }
 
-    /// Makes the window showing `page` (e.g. `/settings.html`) the one scripts run in.
     fn switch_to(&self, page: &str) {
-        let mut seen = Vec::new();
-        let found = (0..400).find_map(|_| {
-            let handles = self.call("GET", "/window/handles", None)["value"].clone();
-            let found = handles.as_array()?.iter().find_map(|handle| {
-                self.call("POST", "/window", Some(&json!({"handle": handle})));
-                let location = self.execute("return location.href;");
-                // The panel is the app's root page: `tauri://localhost` (or `.../index.html`).
-                let here = location.as_str().is_some_and(|href| {
-                    href.ends_with(page) || (page == "/index.html" && href.trim_end_matches('/').ends_with("localhost"))
-                });
-                if seen.len() < 8 {
-                    seen.push(location);
-                }
-                here.then_some(())
-            });
-            if found.is_none() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            found
-        });
-        assert!(found.is_some(), "no window shows {page}; seen {seen:?}");
+        self.session.switch_to(page);
     }
 
     fn click(&self, css: &str) {
-        let reply = self.call(
-            "POST",
-            "/element",
-            Some(&json!({"using": "css selector", "value": css})),
-        );
-        let element = reply["value"]
-            .as_object()
-            .and_then(|element| element.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("no element {css}: {reply}"))
-            .to_owned();
-        self.call("POST", &format!("/element/{element}/click"), Some(&json!({})));
+        self.session.find(css).click();
     }
 
     fn text_of(&self, css: &str) -> String {
@@ -271,15 +161,6 @@ impl App {
     fn control(&self) -> String {
         support::sim::demo_control(&self.home.path().join("data"))
     }
-}
-
-fn tauri_driver() -> PathBuf {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-        .map(|home| home.join("bin").join("tauri-driver"))
-        .filter(|path| path.exists())
-        .unwrap_or_else(|| PathBuf::from("tauri-driver"))
 }
 
 fn digits(text: &str) -> String {

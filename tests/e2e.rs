@@ -69,8 +69,13 @@ impl App {
         }
         let display = Display::start();
         let tray = Tray::start(&display);
-        let driver = Driver::start(&display, &env);
-        let session = driver.launch(Path::new(env!("CARGO_BIN_EXE_oktell-panel")), &[], &output);
+        let (driver, session) = Driver::open(
+            &display,
+            &env,
+            Path::new(env!("CARGO_BIN_EXE_oktell-panel")),
+            &[],
+            &output,
+        );
         App {
             session,
             _driver: driver,
