@@ -239,11 +239,6 @@ function renderCall(view) {
   for (const action of CALL_ACTIONS) {
     document.getElementById(`action-${action}`).hidden = call === null || !view.actions.includes(action);
   }
-  // A call that is only ringing here is refused with Decline; Hang up beside it would say the same thing twice.
-  const ringingHere = call !== null && view.popup !== null && view.popup.id === call.id;
-  if (ringingHere && view.actions.includes("decline")) {
-    document.getElementById("action-hangup").hidden = true;
-  }
   const canDtmf = call !== null && view.actions.includes("dtmf");
   document.getElementById("keypad-toggle").hidden = !canDtmf;
   if (!canDtmf) {

@@ -16,6 +16,8 @@ pub enum Refusal {
     AlreadyAnswering,
     #[error("There is no call right now.")]
     NoCall,
+    #[error("The call is still ringing: answer or decline it.")]
+    StillRinging,
     #[error("{what} works only during a conversation.")]
     NotTalking { what: &'static str },
     #[error("No call is on hold.")]

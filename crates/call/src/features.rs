@@ -140,6 +140,11 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
         }
         Action::Hangup => {
             let call = current.or(held).ok_or(Refusal::NoCall)?;
+            // An incoming call that only rings is refused with Decline; offering Hang up beside it says the same
+            // thing twice, and the two differ in what the caller hears (busy vs. a dropped line).
+            if matches!(call.phase, Phase::Ringing { .. }) {
+                return Err(Refusal::StillRinging);
+            }
             match control {
                 Control::Oktell if call.oktell.is_some() => Ok(()),
                 _ if call.dialog.is_some() => Ok(()),

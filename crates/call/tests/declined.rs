@@ -3,7 +3,7 @@
 mod support;
 
 use call::history::Outcome;
-use call::{SipAction, SipEvent, UiCommand};
+use call::{Action, SipAction, SipEvent, UiCommand};
 use oktell::line::PhoneState;
 use sip::invite::EndReason;
 use support::*;
@@ -37,4 +37,25 @@ fn decline_without_oktell_rejects_the_invite_busy_here() {
         reason: EndReason::Local,
     });
     assert_eq!(h.view().history[0].outcome, Outcome::Declined);
+}
+
+#[test]
+fn a_call_that_only_rings_is_declined_not_hung_up() {
+    let mut h = Harness::sip_only();
+    h.invite(4, "102");
+    assert!(h.allows(Action::Decline));
+    assert!(
+        !h.allows(Action::Hangup),
+        "Hang up beside Decline on a ringing call says the same thing twice"
+    );
+    let fx = h.ui(UiCommand::Hangup);
+    assert!(sip_actions(&fx).is_empty(), "a refused hang-up still reached the phone");
+    assert_eq!(
+        rejection(&fx).as_deref(),
+        Some("The call is still ringing: answer or decline it.")
+    );
+
+    h.ui(UiCommand::Answer);
+    h.sip(SipEvent::Established { dialog: 4 });
+    assert!(h.allows(Action::Hangup), "an answered call is hung up");
 }

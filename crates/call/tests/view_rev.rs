@@ -95,14 +95,7 @@ fn the_view_serialises_with_stable_field_names() {
     assert_eq!(json["health"]["creatio"]["state"], "ok");
     assert_eq!(
         json["actions"],
-        serde_json::json!([
-            "answer",
-            "decline",
-            "hangup",
-            "set_status",
-            "dismiss_popup",
-            "mark_missed_seen"
-        ])
+        serde_json::json!(["answer", "decline", "set_status", "dismiss_popup", "mark_missed_seen"])
     );
 }
 
