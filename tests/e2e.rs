@@ -311,6 +311,66 @@ fn a_call_rings_with_the_creatio_name_shown_as_text_and_answering_reaches_the_pb
     assert_eq!(records.as_array().map(Vec::len), Some(1), "{records}");
 }
 
+/// The popup is a window of its own: the operator answers there without finding the panel.
+#[test]
+fn answering_from_the_popup_connects_the_call_and_the_popup_goes() {
+    const NAME: &str = "Пётр Всплывающий";
+    let app = App::launch_in(
+        "popup_answer",
+        Some(&quiet_world_with_contact(NAME, "+7 926 000-11-22")),
+    );
+    app.wait_for_oktell();
+    let control_api = app.control();
+    let created = control(
+        &control_api,
+        "POST",
+        "/calls",
+        Some(json!({"from": "89260001122", "to": "101"})),
+    );
+    let call = created["call"].as_u64().expect("a call id");
+    let popup = wait_for("the popup window", Duration::from_secs(10), || {
+        x11::visible_windows(&app.display, "^Incoming call").into_iter().next()
+    });
+
+    app.session.switch_to("/popup.html");
+    app.session.wait_script(
+        "the popup to show the caller with Answer enabled",
+        &format!(
+            "return document.getElementById('caller-name').textContent === {NAME:?} \
+             && !document.getElementById('answer').disabled;"
+        ),
+    );
+    wait_for(
+        "the popup to paint the caller and its buttons",
+        Duration::from_secs(10),
+        || (app.window_colours(&popup) > 16).then_some(()),
+    );
+    app.screen_shot("screen_with_popup");
+    app.session.find("#answer").click();
+    wait_for("the simulator to connect the call", Duration::from_secs(15), || {
+        let state = control(&control_api, "GET", "/state", None);
+        state["calls"]
+            .as_array()?
+            .iter()
+            .any(|c| c["id"] == call && c["state"] == "talking")
+            .then_some(())
+    });
+    wait_for(
+        "the popup to go once the call is answered",
+        Duration::from_secs(10),
+        || {
+            x11::visible_windows(&app.display, "^Incoming call")
+                .is_empty()
+                .then_some(())
+        },
+    );
+    app.session.switch_to("/index.html");
+    let call_state = app.session.find("#call-state");
+    wait_for("the panel to show the conversation", Duration::from_secs(10), || {
+        call_state.text().contains("Talking").then_some(())
+    });
+}
+
 #[test]
 fn holding_and_resuming_from_the_panel_reaches_the_pbx_and_the_panel_follows() {
     const NAME: &str = "Зоя Тестова";

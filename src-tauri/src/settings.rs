@@ -578,7 +578,7 @@ pub fn set_language<R: Runtime>(
     let new = Config::parse(&new_text, path)?;
     write_file(path, &new_text)
         .map_err(|err| SettingsError::new("config.write", format!("cannot write {}: {err}", path.display())))?;
-    desktop.set_language(new.behaviour.language);
+    desktop.set_language(&app, new.behaviour.language);
     announce_language(&app, new.behaviour.language);
     Ok(())
 }

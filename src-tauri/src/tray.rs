@@ -3,6 +3,8 @@
 //! On Linux the icon goes through libayatana-appindicator, which gives no click events and no icon position, so
 //! every action is also in the menu; a left click (Windows, macOS) shows the panel.
 
+use std::sync::{Mutex, PoisonError};
+
 use runtime::panel::{StatusChoice, UiCommand};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuEvent, MenuItemBuilder, SubmenuBuilder};
@@ -10,6 +12,7 @@ use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, Tray
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::app::Shell;
+use crate::desktop::words::{self, Lang, Text};
 use crate::windows;
 
 /// The id of the one tray icon.
@@ -61,37 +64,63 @@ impl TrayState {
         }
     }
 
-    fn tooltip(self) -> &'static str {
+    fn tooltip(self, lang: Lang) -> &'static str {
         match self {
-            TrayState::Offline => "Oktell Panel — offline",
-            TrayState::Ready => "Oktell Panel — ready",
-            TrayState::Ringing => "Oktell Panel — incoming call",
-            TrayState::Talking => "Oktell Panel — in a call",
-            TrayState::Break => "Oktell Panel — on a break",
+            TrayState::Offline => Text::TrayOffline,
+            TrayState::Ready => Text::TrayReady,
+            TrayState::Ringing => Text::TrayRinging,
+            TrayState::Talking => Text::TrayTalking,
+            TrayState::Break => Text::TrayBreak,
         }
+        .in_lang(lang)
     }
 }
 
+/// The state the icon shows now, kept so a language change can re-word the tooltip.
+struct Shown(Mutex<TrayState>);
+
 /// Switches the icon and tooltip to `state`; a missing tray (no support library) is not an error.
 pub fn show<R: Runtime>(app: &AppHandle<R>, state: TrayState) {
+    if let Some(shown) = app.try_state::<Shown>() {
+        *shown.0.lock().unwrap_or_else(PoisonError::into_inner) = state;
+    }
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
     let result = Image::from_bytes(state.picture())
         .and_then(|icon| tray.set_icon(Some(icon)))
-        .and_then(|()| tray.set_tooltip(Some(state.tooltip())));
+        .and_then(|()| tray.set_tooltip(Some(state.tooltip(words::current(app)))));
     if let Err(err) = result {
         tracing::warn!(%err, ?state, "could not update the tray icon");
+    }
+}
+
+/// Re-words the menu and the tooltip after the operator switched the language.
+pub fn relabel<R: Runtime>(app: &AppHandle<R>) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let state = app.try_state::<Shown>().map_or(TrayState::Offline, |shown| {
+        *shown.0.lock().unwrap_or_else(PoisonError::into_inner)
+    });
+    let lang = words::current(app);
+    let result = menu(app, lang)
+        .and_then(|menu| tray.set_menu(Some(menu)))
+        .and_then(|()| tray.set_tooltip(Some(state.tooltip(lang))));
+    if let Err(err) = result {
+        tracing::warn!(%err, "could not re-word the tray menu");
     }
 }
 
 /// Creates the tray icon with its menu. Fails where the desktop has no tray support library.
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
     let state = TrayState::Offline;
+    app.manage(Shown(Mutex::new(state)));
+    let lang = words::current(app);
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(state.picture())?)
-        .tooltip(state.tooltip())
-        .menu(&menu(app)?)
+        .tooltip(state.tooltip(lang))
+        .menu(&menu(app, lang)?)
         .show_menu_on_left_click(false)
         .on_menu_event(on_menu_event)
         .on_tray_icon_event(|tray, event| {
@@ -109,18 +138,19 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
 
 /// The status entries send the same command as the panel's selector (a break takes the first reason); the model
 /// refuses them while Oktell is not connected, and the refusal shows in the panel.
-fn menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
-    let status = SubmenuBuilder::new(app, "Status")
-        .item(&MenuItemBuilder::with_id(STATUS_READY, "Ready").build(app)?)
-        .item(&MenuItemBuilder::with_id(STATUS_BREAK, "Break").build(app)?)
-        .item(&MenuItemBuilder::with_id(STATUS_DND, "Do not disturb").build(app)?)
+fn menu<R: Runtime>(app: &AppHandle<R>, lang: Lang) -> tauri::Result<Menu<R>> {
+    let item = |id: &str, text: Text| MenuItemBuilder::with_id(id, text.in_lang(lang)).build(app);
+    let status = SubmenuBuilder::new(app, Text::Status.in_lang(lang))
+        .item(&item(STATUS_READY, Text::Ready)?)
+        .item(&item(STATUS_BREAK, Text::Break)?)
+        .item(&item(STATUS_DND, Text::DoNotDisturb)?)
         .build()?;
     MenuBuilder::new(app)
-        .item(&MenuItemBuilder::with_id(SHOW, "Show panel").build(app)?)
+        .item(&item(SHOW, Text::ShowPanel)?)
         .item(&status)
-        .item(&MenuItemBuilder::with_id(SETTINGS, "Settings…").build(app)?)
+        .item(&item(SETTINGS, Text::Settings)?)
         .separator()
-        .item(&MenuItemBuilder::with_id(QUIT, "Quit").build(app)?)
+        .item(&item(QUIT, Text::Quit)?)
         .build()
 }
 

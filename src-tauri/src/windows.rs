@@ -7,7 +7,7 @@
 use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
 
 use crate::app::Shell;
-use crate::desktop::{Desktop, notify};
+use crate::desktop::{Desktop, notify, words};
 
 /// The label of the panel window.
 pub const MAIN: &str = "main";
@@ -103,7 +103,8 @@ fn notify_ringing<R: Runtime>(app: &AppHandle<R>) {
             .as_ref()
             .map(|call| call.party.display.clone())
     });
-    notify::show(app, "Incoming call", caller.as_deref().unwrap_or_default());
+    let title = words::Text::IncomingCall.in_lang(words::current(app));
+    notify::show(app, title, caller.as_deref().unwrap_or_default());
 }
 
 fn place_bottom_right<R: Runtime>(app: &AppHandle<R>, popup: &WebviewWindow<R>) -> tauri::Result<()> {

@@ -16,6 +16,7 @@ use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutState};
 
+use super::words::{self, Text};
 use super::{Desktop, notify};
 use crate::app::Shell;
 
@@ -137,13 +138,11 @@ impl Registry {
         inner.1 = statuses;
         drop(inner);
         if !problems.is_empty() {
+            let lang = words::current(app);
             notify::show(
                 app,
-                "Hotkeys not available",
-                &format!(
-                    "{} could not be registered (another application may use them); change them in the settings",
-                    problems.join(", ")
-                ),
+                Text::HotkeysUnavailable.in_lang(lang),
+                &format!("{} {}", Text::HotkeysTaken.in_lang(lang), problems.join(", ")),
             );
         }
     }

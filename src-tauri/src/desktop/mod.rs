@@ -3,7 +3,8 @@
 //! - [`links`]: one instance per session; a second `oktell-panel tel:...` hands its link to the running one;
 //! - [`hotkeys`]: global shortcuts that send the same commands as the panel's buttons;
 //! - [`notify`]: desktop notifications, where the popup is off or cannot be shown;
-//! - [`session`]: start with the session, and the panel's remembered place on the screen.
+//! - [`session`]: start with the session, and the panel's remembered place on the screen;
+//! - [`words`]: the shell's own texts (tray, notifications) in the operator's language.
 //!
 //! [`plugin`] installs all of it, with the state the settings window reads and changes ([`Desktop`]).
 
@@ -11,6 +12,7 @@ pub mod hotkeys;
 pub mod links;
 pub mod notify;
 pub mod session;
+pub mod words;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -62,15 +64,16 @@ impl Desktop {
         &self.hotkeys
     }
 
-    /// Switches the language (the windows are told by the caller).
-    pub fn set_language(&self, language: Language) {
+    /// Switches the language and re-words the tray (the windows are told by the caller).
+    pub fn set_language<R: Runtime>(&self, app: &tauri::AppHandle<R>, language: Language) {
         *self.language.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = language;
+        crate::tray::relabel(app);
     }
 
     /// Applies what can change without a restart: popup, language, hotkeys, autostart.
     pub fn apply<R: Runtime>(&self, app: &tauri::AppHandle<R>, config: &Config) {
         self.ring_popup.store(config.behaviour.ring_popup, Ordering::Relaxed);
-        self.set_language(config.behaviour.language);
+        self.set_language(app, config.behaviour.language);
         self.hotkeys.register(app, &config.hotkeys);
         session::apply_autostart(app, config.behaviour.autostart);
     }
