@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use support::display::Display;
 use support::process::Owned;
+use support::pulse::PulseDaemon;
 use support::sim::{control, quiet_world};
 use support::webdriver::{Driver, Session};
 use support::{wait_for, x11};
@@ -70,6 +71,11 @@ struct App {
 impl App {
     /// Starts the demo panel (`--demo`, quiet world) with `config` as its configuration file.
     fn launch(test: &str, config: &str) -> App {
+        App::launch_with_env(test, config, Vec::new())
+    }
+
+    /// [`App::launch`] with `extra` added to the app's environment.
+    fn launch_with_env(test: &str, config: &str, extra: Vec<(&'static str, String)>) -> App {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let output = support::output_dir(test);
         let home = tempfile::tempdir().expect("a temporary home");
@@ -79,7 +85,8 @@ impl App {
         std::fs::write(home.path().join("world.toml"), quiet_world()).unwrap();
         let display = Display::start();
         let bus = SessionBus::start();
-        let env = App::env_of(home.path(), &display, &bus);
+        let mut env = App::env_of(home.path(), &display, &bus);
+        env.extend(extra);
         let (driver, session) = Driver::open(&display, &env, Path::new(APP), &["--demo"], &output);
         App {
             session,
@@ -423,4 +430,55 @@ fn with_the_popup_off_a_ringing_call_becomes_a_desktop_notification() {
         x11::visible_windows(&app.display, "^Incoming call").is_empty(),
         "the popup showed although it is turned off"
     );
+}
+
+/// The settings window's audio check on real streams: a private PulseAudio whose default sink's monitor is the
+/// default microphone, so the ringer's test sound comes back to the level meter. The chime is found in a recording
+/// of the sink, and the meter moves while it plays.
+#[test]
+fn the_settings_test_sound_plays_the_ringtone_and_the_microphone_meter_moves() {
+    let pulse = PulseDaemon::start();
+    let app = App::launch_with_env("settings_audio_check", ENGLISH, pulse.env());
+    app.switch_to("/index.html");
+    app.click("#settings-button");
+    app.switch_to("/settings.html");
+    app.wait_script(
+        "the meter to open the default microphone",
+        "return document.getElementById('audio-level-note').textContent.startsWith('Speak') ? true : \
+         document.getElementById('audio-level-note').textContent.startsWith('No level') ? \
+         document.getElementById('audio-level-note').textContent : null;",
+    )
+    .as_bool()
+    .unwrap_or_else(|| panic!("the meter did not open: {}", app.text_of("#audio-level-note")));
+
+    let recording = app.output.join("ringer.wav");
+    let mut command = pulse.command("parecord");
+    command
+        .args(["--device=ci_headset.monitor", "--rate=48000", "--channels=1", "--format=s16le", "--file-format=wav"])
+        .arg(&recording);
+    let mut recorder = Owned::spawn("parecord (apt install pulseaudio-utils)", &mut command);
+    // The meter reads the sink's monitor: the test sound must lift it from the floor.
+    app.execute(
+        "window.__loudest = -60; setInterval(() => { window.__loudest = Math.max(window.__loudest, \
+         document.getElementById('audio-level').value); }, 20); return null;",
+    );
+    app.click("#test-ringer");
+    let note = app.wait_script(
+        "the test sound to finish",
+        "const n = document.getElementById('audio-test-note').textContent; \
+         return n.startsWith('The ringtone played') || n.startsWith('No sound') ? n : null;",
+    );
+    assert!(note.as_str().unwrap().starts_with("The ringtone played"), "{note}");
+    recorder.stop(Duration::from_secs(5));
+    let loudest = app.execute("return window.__loudest;").as_f64().unwrap_or(-60.0);
+    assert!(loudest > -40.0, "the meter stayed at {loudest} dBFS while the ringtone played");
+
+    let (rate, samples) = runtime::audio::backend::wav::read_mono(&recording)
+        .unwrap_or_else(|err| panic!("the recording of the sink: {err}"));
+    let strongest = samples
+        .chunks(rate as usize / 10)
+        .map(|chunk| runtime::audio::meter::tone_dbfs(chunk, rate, 523.25))
+        .fold(f32::MIN, f32::max);
+    assert!(strongest > -30.0, "the chime's first note is not in the sink: {strongest} dBFS");
+    app.screen_shot("settings_audio_check");
 }

@@ -36,6 +36,71 @@ const CHECKS = {
   "behaviour-autostart": "autostart",
 };
 
+/** The settings window's own words: the audio check. */
+window.i18n.extend({
+  en: {
+    "settings.audio.test": "Test",
+    "settings.audio.level": "Speak: the bar should move ({device}).",
+    "settings.audio.level.off": "No level from the microphone: {reason}",
+    "settings.audio.testing": "Playing the ringtone on {device}…",
+    "settings.audio.tested": "The ringtone played on {device}. Did you hear it?",
+    "settings.audio.test.failed": "No sound could be played: {reason}",
+    "settings.audio.default.name": "the system default",
+  },
+  ru: {
+    "settings.audio.test": "Проверить",
+    "settings.audio.level": "Скажите что-нибудь: полоска должна двигаться ({device}).",
+    "settings.audio.level.off": "Нет сигнала микрофона: {reason}",
+    "settings.audio.testing": "Звучит мелодия звонка: {device}…",
+    "settings.audio.tested": "Мелодия прозвучала: {device}. Вы её слышали?",
+    "settings.audio.test.failed": "Не удалось воспроизвести звук: {reason}",
+    "settings.audio.default.name": "устройство по умолчанию",
+  },
+});
+
+/** The audio check's last notes, kept so a language change can re-word them. */
+const audio = { level: null, test: null };
+
+function renderAudio() {
+  const levelNote = $("audio-level-note");
+  levelNote.textContent = audio.level ? t(audio.level.key, audio.level.params) : "";
+  const testNote = $("audio-test-note");
+  testNote.hidden = audio.test === null;
+  testNote.textContent = audio.test ? t(audio.test.key, audio.test.params) : "";
+}
+
+function deviceName(select) {
+  return select.value || t("settings.audio.default.name");
+}
+
+/** Starts (or moves) the level meter to the microphone chosen in the form. */
+async function startMeter() {
+  $("audio-level").value = -60;
+  try {
+    const device = await invoke("audio_meter_start", { device: $("audio-input").value || null });
+    audio.level = { key: "settings.audio.level", params: { device } };
+  } catch (err) {
+    audio.level = { key: "settings.audio.level.off", params: { reason: err.message || String(err) } };
+  }
+  renderAudio();
+}
+
+async function testSound(button) {
+  const select = $(button.dataset.device);
+  button.disabled = true;
+  audio.test = { key: "settings.audio.testing", params: { device: deviceName(select) } };
+  renderAudio();
+  try {
+    const device = await invoke("audio_test_sound", { role: button.dataset.role, device: select.value || null });
+    audio.test = { key: "settings.audio.tested", params: { device } };
+  } catch (err) {
+    audio.test = { key: "settings.audio.test.failed", params: { reason: err.message || String(err) } };
+  } finally {
+    button.disabled = false;
+  }
+  renderAudio();
+}
+
 function setStatus(key, params, isError) {
   shown.status = key ? { key, params, isError } : null;
   renderStatus();
@@ -65,6 +130,7 @@ function renderHotkeys() {
 }
 
 function renderAll() {
+  renderAudio();
   renderPasswords();
   renderHotkeys();
   renderStatus();
@@ -151,6 +217,7 @@ async function load() {
     problem.hidden = false;
   }
   show(view, devices);
+  await startMeter();
 }
 
 async function save() {
@@ -202,6 +269,22 @@ $("language").addEventListener("change", (event) => {
   window.i18n.choose(event.target.value).catch((err) => {
     setStatus("settings.error", { message: err.message || String(err) }, true);
   });
+});
+$("audio-input").addEventListener("change", () => {
+  startMeter().catch((err) => console.error("meter", err));
+});
+for (const button of [$("test-headset"), $("test-ringer")]) {
+  button.addEventListener("click", () => {
+    testSound(button).catch((err) => console.error("test sound", err));
+  });
+}
+window.__TAURI__.event
+  .listen("audio-level", (event) => {
+    $("audio-level").value = Math.max(-60, Math.min(0, event.payload.rms_dbfs));
+  })
+  .catch((err) => console.error("cannot follow the microphone level", err));
+window.addEventListener("beforeunload", () => {
+  invoke("audio_meter_stop").catch(() => {});
 });
 window.i18n.onChange(renderAll);
 

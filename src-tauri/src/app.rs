@@ -85,7 +85,10 @@ pub fn run(startup: Startup) -> tauri::Result<()> {
             settings::settings_save_password,
             settings::ui_language,
             settings::set_language,
-            settings::audio_devices
+            settings::audio_devices,
+            desktop::audio_check::audio_meter_start,
+            desktop::audio_check::audio_meter_stop,
+            desktop::audio_check::audio_test_sound
         ])
         .setup(move |app| {
             let handle = app.handle();

@@ -31,7 +31,7 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
-    fn new(code: &'static str, message: impl Into<String>) -> SettingsError {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> SettingsError {
         SettingsError {
             code,
             message: message.into(),

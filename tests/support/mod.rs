@@ -5,6 +5,7 @@
 
 pub mod display;
 pub mod process;
+pub mod pulse;
 pub mod sim;
 pub mod webdriver;
 pub mod x11;

@@ -1,5 +1,6 @@
 //! Desktop integration: what makes the panel one application of the operator's session rather than a window.
 //!
+//! - [`audio_check`]: the settings window's microphone level and test sound;
 //! - [`links`]: one instance per session; a second `oktell-panel tel:...` hands its link to the running one;
 //! - [`hotkeys`]: global shortcuts that send the same commands as the panel's buttons;
 //! - [`notify`]: desktop notifications, where the popup is off or cannot be shown;
@@ -8,6 +9,7 @@
 //!
 //! [`plugin`] installs all of it, with the state the settings window reads and changes ([`Desktop`]).
 
+pub mod audio_check;
 pub mod hotkeys;
 pub mod links;
 pub mod notify;
@@ -86,6 +88,7 @@ pub fn plugin<R: Runtime>(startup: &Startup) -> TauriPlugin<R> {
     tauri::plugin::Builder::new("oktell-desktop")
         .setup(move |app, _api| {
             app.manage(desktop);
+            app.manage(audio_check::AudioCheck::default());
             app.state::<Desktop>().apply(app, &config);
             Ok(())
         })
