@@ -147,7 +147,6 @@ impl Drop for PulseDaemon {
     }
 }
 
-
 impl PulseDaemon {
     /// What a process needs in its environment to use this daemon only (cpal through ALSA's pulse plugin reads it).
     pub fn env(&self) -> Vec<(&'static str, String)> {
