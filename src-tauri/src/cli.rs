@@ -89,9 +89,13 @@ pub struct PhoneArgs {
     /// The peer does not challenge; send no credentials.
     #[arg(long)]
     pub no_password: bool,
-    /// The SIP transport.
+    /// The SIP transport: a TCP or TLS connection goes to the proxy, with CRLF keepalives and reconnection.
     #[arg(long, value_enum, default_value = "udp")]
     pub transport: PhoneTransport,
+    /// Over TLS, also trust this PEM certificate authority (a PBX with a private CA). The certificate must name the
+    /// account's domain.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Local signalling address (port 0 = any; 0.0.0.0 advertises the interface that routes to the proxy).
     #[arg(long, default_value = "0.0.0.0:0")]
     pub bind: SocketAddr,

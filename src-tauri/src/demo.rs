@@ -119,6 +119,7 @@ async fn start_phone(registrar: &str) -> Result<Softphone, String> {
         domain: proxy.ip().to_string(),
         proxy,
         password: Secret::new(PASSWORD),
+        signalling: Default::default(),
     };
     let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
     let options = SoftphoneOptions {

@@ -112,6 +112,7 @@ fn config(kamailio: &Kamailio, account: usize, seed: u64) -> LinkConfig {
         register: true,
         play: None,
         record: None,
+        signalling: Default::default(),
     }
 }
 

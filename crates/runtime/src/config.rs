@@ -71,9 +71,8 @@ pub struct SipConfig {
     /// The transport.
     #[serde(default)]
     pub transport: SipTransport,
-    /// Take the SIP user and password from the Oktell login reply when Oktell provides them.
-    #[serde(default = "yes")]
-    pub credentials_from_oktell: bool,
+    /// Over TLS, a PEM file with an extra certificate authority (a PBX with a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Which Creatio user interface the contact cards open in.
@@ -576,7 +575,6 @@ mod tests {
         assert!(!config.is_demo());
         let sip = config.sip.unwrap();
         assert_eq!(sip.transport, SipTransport::Tcp);
-        assert!(sip.credentials_from_oktell);
         assert_eq!(config.creatio.unwrap().open_card, OpenCard::Answer);
         assert_eq!(config.audio.ringer.as_deref(), Some("Speakers"));
         assert_eq!(config.behaviour.language, Language::Ru);

@@ -106,6 +106,11 @@ impl Tls {
         Tls::with_roots(roots)
     }
 
+    /// The rustls configuration, for other TLS clients of the same trust (the SIP connection).
+    pub(crate) fn client_config(&self) -> &Arc<rustls::ClientConfig> {
+        &self.config
+    }
+
     /// An empty store is not an error: `ws://` needs none, and a `wss://`
     /// socket then fails with an "unknown issuer" the operator can act on.
     fn with_roots(roots: rustls::RootCertStore) -> Result<Tls, TlsError> {

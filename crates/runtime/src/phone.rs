@@ -46,7 +46,8 @@ use sip::{
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::sip_link::{LinkCommand, LinkConfig, LinkEvent, SUPPORTED_CODECS, SipLink, end_cause};
+use crate::oktell_link::Tls;
+use crate::sip_link::{LinkCommand, LinkConfig, LinkEvent, SUPPORTED_CODECS, Signalling, SipLink, end_cause};
 
 /// Where the account password comes from. Never a command-line value: `ps` would show it.
 #[derive(Clone)]
@@ -72,7 +73,7 @@ impl std::fmt::Debug for PasswordSource {
     }
 }
 
-/// SIP transports; only UDP is implemented so far.
+/// SIP transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Udp,
@@ -116,6 +117,8 @@ pub struct PhoneArgs {
     pub duration: Option<Duration>,
     /// Whether a peer's REFER (transfer request) is followed.
     pub refer_policy: ReferPolicy,
+    /// Over TLS, trust this PEM certificate authority besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl PhoneArgs {
@@ -141,6 +144,7 @@ impl PhoneArgs {
             codecs: SUPPORTED_CODECS.to_vec(),
             duration: None,
             refer_policy: ReferPolicy::Accept,
+            ca_file: None,
         }
     }
 }
@@ -236,9 +240,14 @@ where
 }
 
 async fn start(args: &PhoneArgs) -> Result<SipLink, String> {
-    if args.transport != Transport::Udp {
-        return Err(format!("transport {:?} is not supported yet; use udp", args.transport));
-    }
+    let signalling = match args.transport {
+        Transport::Udp => Signalling::Udp,
+        Transport::Tcp => Signalling::Tcp,
+        Transport::Tls => Signalling::Tls {
+            trust: Tls::new(args.ca_file.as_deref()).map_err(|e| e.to_string())?,
+            server_name: args.domain.clone(),
+        },
+    };
     let password = match &args.password {
         PasswordSource::Env(name) => {
             std::env::var(name).map_err(|_| format!("environment variable {name} holds no password"))?
@@ -282,6 +291,7 @@ async fn start(args: &PhoneArgs) -> Result<SipLink, String> {
         register: args.register,
         play: args.play.clone(),
         record: args.record.clone(),
+        signalling,
     };
     SipLink::start(config).await.map_err(|e| e.to_string())
 }

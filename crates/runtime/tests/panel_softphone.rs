@@ -68,6 +68,7 @@ impl Caller {
             register: false,
             play: None,
             record: None,
+            signalling: Default::default(),
         })
         .await
         .unwrap();
@@ -104,6 +105,7 @@ async fn panel_phone(port: u16, caller: SocketAddr) -> runtime::panel::Softphone
         domain: "127.0.0.1".into(),
         proxy: caller,
         password: Secret::new(""),
+        signalling: Default::default(),
     };
     let options = SoftphoneOptions {
         signalling_bind: loopback(port),

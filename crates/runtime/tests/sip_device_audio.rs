@@ -82,6 +82,7 @@ async fn start_link(user: &str, proxy: SocketAddr, devices: WavBackend) -> SipLi
         register: false,
         play: None,
         record: None,
+        signalling: Default::default(),
     };
     let devices = DeviceAudio::new(Arc::new(devices), DevicePreferences::default());
     SipLink::start_with_devices(config, Some(devices)).await.unwrap()

@@ -272,6 +272,7 @@ impl Ua {
             register: false,
             play: None,
             record: None,
+            signalling: Default::default(),
         };
         Self {
             link: SipLink::start(config).await.unwrap(),

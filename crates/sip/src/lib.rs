@@ -47,5 +47,6 @@ pub mod invite;
 pub mod msg;
 pub mod register;
 pub mod sdp;
+pub mod stream;
 pub mod transaction;
 pub mod ua;

@@ -195,6 +195,18 @@ impl Registration {
         self.phase = Phase::Registering;
     }
 
+    /// Our address moved (a new connection): later REGISTERs carry `contact` and `via`, and the next one also
+    /// removes the old Contact's binding.
+    pub fn rebind(&mut self, contact: Uri, via: SentBy) {
+        self.config.via = via;
+        self.config.contact = contact.clone();
+        let old = std::mem::replace(&mut self.contact, contact);
+        // Before the first REGISTER there is no binding to remove.
+        if old != self.contact && self.phase != Phase::Idle {
+            self.stale_contact = Some(old);
+        }
+    }
+
     /// Removes the binding. Waits for a REGISTER in flight to finish first.
     pub fn unregister(&mut self, now: Instant) {
         match self.phase {

@@ -71,6 +71,50 @@ impl fmt::Debug for UaConfig {
     }
 }
 
+/// The transport the account's signalling uses: one flow to the proxy, a socket or a connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Transport {
+    #[default]
+    Udp,
+    /// A TCP connection; the driver frames it with [`crate::stream::StreamFramer`].
+    Tcp,
+    /// TLS over TCP, framed like TCP.
+    Tls,
+}
+
+impl Transport {
+    /// The Via transport token.
+    pub fn token(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        }
+    }
+
+    /// Streams deliver and retransmit for us: transactions send once (RFC 3261 §17).
+    pub fn reliability(self) -> Reliability {
+        match self {
+            Transport::Udp => Reliability::Unreliable,
+            Transport::Tcp | Transport::Tls => Reliability::Reliable,
+        }
+    }
+
+    /// Whether messages arrive as a byte stream to frame.
+    pub fn is_stream(self) -> bool {
+        self != Transport::Udp
+    }
+
+    /// The Contact's `transport` parameter, so requests to us come back over the same kind of flow.
+    fn contact_param(self) -> &'static str {
+        match self {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
+        }
+    }
+}
+
 /// Bytes for the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
@@ -198,6 +242,7 @@ pub(crate) struct ServerEntry {
 #[derive(Debug)]
 pub struct UserAgent {
     pub(crate) config: UaConfig,
+    transport: Transport,
     pub(crate) rng: StdRng,
     pub(crate) auth: Authenticator,
     registration: Registration,
@@ -211,8 +256,14 @@ pub struct UserAgent {
 }
 
 impl UserAgent {
-    /// Fails only when the account settings cannot form SIP URIs.
+    /// A user agent on UDP. Fails only when the account settings cannot form SIP URIs.
     pub fn new(config: UaConfig) -> Result<Self, UaError> {
+        Self::with_transport(config, Transport::Udp)
+    }
+
+    /// A user agent whose signalling flow is `transport`; `config.local` is then the local address of the
+    /// connection (Via and Contact).
+    pub fn with_transport(config: UaConfig, transport: Transport) -> Result<Self, UaError> {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let credentials = Credentials {
             username: config.user.clone(),
@@ -221,9 +272,17 @@ impl UserAgent {
         let mut register = RegisterConfig::new(
             sip_uri(None, &config.domain)?,
             sip_uri(Some(&config.user), &config.domain)?,
-            sip_uri(Some(&config.user), &config.local.to_string())?,
+            sip_uri(
+                Some(&config.user),
+                &format!("{}{}", config.local, transport.contact_param()),
+            )?,
             sent_by(config.local),
         );
+        register.transport = transport.token().to_owned();
+        register.reliability = transport.reliability();
+        // On a connection the registrar reaches us over the connection itself (RFC 5923 style reuse); the address
+        // it saw is the NAT's, where nothing listens.
+        register.learn_public_address = !transport.is_stream();
         register.expires = config.register_expires;
         register.timers = config.timers;
         register.user_agent = Some(config.user_agent.clone());
@@ -231,6 +290,7 @@ impl UserAgent {
         let auth = Authenticator::new(credentials, rng.next_u64());
         Ok(Self {
             config,
+            transport,
             rng,
             auth,
             registration,
@@ -307,6 +367,40 @@ impl UserAgent {
             }
         }
         self.report_referrals(now, mark);
+    }
+
+    /// The connection to the proxy broke (streams only): requests in flight fail as a transport error (RFC 3261
+    /// §8.1.3.1), the registration waits for [`Self::handle_connected`].
+    pub fn handle_transport_lost(&mut self, now: Instant) {
+        let mark = self.events.len();
+        self.registration.handle_transport_error(now);
+        self.drain_registration();
+        let keys: Vec<TransactionKey> = self.clients.keys().cloned().collect();
+        for key in keys {
+            if let Some(entry) = self.clients.get_mut(&key) {
+                entry.tx.handle_transport_error();
+            }
+            self.drain_client(now, &key);
+        }
+        self.report_referrals(now, mark);
+    }
+
+    /// A new connection to the proxy is up, from `local` (streams only): Via and Contact move to it, and the next
+    /// REGISTER (the driver sends it now) also removes the binding of the old connection.
+    pub fn handle_connected(&mut self, local: SocketAddr) {
+        if local == self.config.local {
+            return;
+        }
+        match sip_uri(
+            Some(&self.config.user),
+            &format!("{local}{}", self.transport.contact_param()),
+        ) {
+            Ok(contact) => {
+                self.config.local = local;
+                self.registration.rebind(contact, sent_by(local));
+            }
+            Err(error) => tracing::warn!(%error, %local, "cannot form a Contact for the new connection"),
+        }
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -402,7 +496,7 @@ impl UserAgent {
             self.on_ack(now, request);
             return;
         }
-        let tx = match ServerTransaction::new(now, request.clone(), Reliability::Unreliable, self.config.timers) {
+        let tx = match ServerTransaction::new(now, request.clone(), self.transport.reliability(), self.config.timers) {
             Ok(tx) => tx,
             Err(error) => {
                 tracing::debug!(%error, "request cannot start a server transaction");
@@ -533,7 +627,7 @@ impl UserAgent {
 
     /// Starts a client transaction for a call's request and sends it.
     pub(crate) fn start_client(&mut self, now: Instant, call: CallHandle, purpose: Purpose, request: Request) {
-        match ClientTransaction::new(now, request, Reliability::Unreliable, self.config.timers) {
+        match ClientTransaction::new(now, request, self.transport.reliability(), self.config.timers) {
             Ok(tx) => {
                 let key = tx.key().clone();
                 self.clients.insert(key.clone(), ClientEntry { tx, call, purpose });
@@ -557,7 +651,7 @@ impl UserAgent {
 
     pub(crate) fn via(&mut self) -> Via {
         let branch = new_branch(&mut self.rng);
-        let mut via = Via::new("UDP", sent_by(self.config.local), &branch);
+        let mut via = Via::new(self.transport.token(), sent_by(self.config.local), &branch);
         via.params.set("rport", None);
         via
     }

@@ -46,6 +46,7 @@ fn phone_args(args: &cli::PhoneArgs) -> Result<PhoneArgs, String> {
         PhoneTransport::Tcp => Transport::Tcp,
         PhoneTransport::Tls => Transport::Tls,
     };
+    phone.ca_file = args.ca_file.clone();
     phone.bind = args.bind;
     phone.rtp_bind = args.rtp_bind;
     phone.register = !args.no_register;

@@ -29,10 +29,12 @@ use crate::creatio::transport::HttpSettings;
 use crate::creatio::{CreatioEvent, CreatioLink, CreatioSettings, OutboxStore};
 use crate::oktell_link::{OktellLink, Tls};
 use crate::secrets::{Secret, SecretKey, SecretStore};
-use crate::sip_link::{DeviceAudio, LinkConfig, SipLink};
+use crate::sip_link::{DeviceAudio, LinkConfig, Signalling, SipLink};
 
-/// The SIP port when the registrar names none.
+/// The SIP port when the registrar names none (RFC 3261 §19.1.2).
 const SIP_PORT: u16 = 5060;
+/// The same over TLS.
+const SIPS_PORT: u16 = 5061;
 
 /// A system that did not start, with the sentence the operator sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +91,8 @@ pub struct SipAccount {
     pub proxy: SocketAddr,
     /// The digest password (empty for a registrar that does not challenge).
     pub password: Secret,
+    /// UDP, or a TCP or TLS connection to `proxy`.
+    pub signalling: Signalling,
 }
 
 impl std::fmt::Debug for SipAccount {
@@ -133,6 +137,7 @@ pub async fn start_softphone(account: &SipAccount, options: &SoftphoneOptions) -
         register: options.register,
         play: options.play.clone(),
         record: options.record.clone(),
+        signalling: account.signalling.clone(),
     };
     let link = SipLink::start_with_devices(config, options.devices.clone())
         .await
@@ -226,8 +231,12 @@ fn host_of(host_port: &str) -> &str {
 }
 
 /// Resolves where the softphone sends its requests: the registrar's host and port, or the
-/// domain's, on port 5060 when none is given.
-pub async fn resolve_proxy(registrar: Option<&str>, domain: &str) -> Result<SocketAddr, String> {
+/// domain's, on port 5060 (5061 over TLS) when none is given.
+pub async fn resolve_proxy(
+    registrar: Option<&str>,
+    domain: &str,
+    transport: SipTransport,
+) -> Result<SocketAddr, String> {
     let host_port = match registrar {
         Some(registrar) => Uri::parse(registrar)
             .map_err(|err| format!("`{registrar}` is not a SIP URI: {err}"))?
@@ -236,7 +245,12 @@ pub async fn resolve_proxy(registrar: Option<&str>, domain: &str) -> Result<Sock
         None => domain.to_owned(),
     };
     let with_port = if host_of(&host_port) == host_port {
-        format!("{host_port}:{SIP_PORT}")
+        let port = if transport == SipTransport::Tls {
+            SIPS_PORT
+        } else {
+            SIP_PORT
+        };
+        format!("{host_port}:{port}")
     } else {
         host_port.clone()
     };
@@ -343,12 +357,6 @@ async fn start_configured_softphone(
     secrets: &dyn SecretStore,
     options: &SoftphoneOptions,
 ) -> Result<Softphone, String> {
-    if sip.transport != SipTransport::Udp {
-        return Err(format!(
-            "The softphone speaks UDP only for now; set `transport = \"udp\"` in [sip] (it is {:?}).",
-            sip.transport
-        ));
-    }
     let (user, domain) = account_parts(&sip.uri).map_err(|err| format!("The SIP account cannot be used: {err}."))?;
     if let Some(auth_user) = &sip.auth_user
         && *auth_user != user
@@ -360,14 +368,24 @@ async fn start_configured_softphone(
     }
     let key = SecretKey::Sip { uri: sip.uri.clone() };
     let password = password(secrets, &key, "sip")?;
-    let proxy = resolve_proxy(sip.registrar.as_deref(), &domain)
+    let proxy = resolve_proxy(sip.registrar.as_deref(), &domain, sip.transport)
         .await
         .map_err(|err| format!("The softphone cannot reach its server: {err}."))?;
+    let signalling = match sip.transport {
+        SipTransport::Udp => Signalling::Udp,
+        SipTransport::Tcp => Signalling::Tcp,
+        SipTransport::Tls => Signalling::Tls {
+            trust: Tls::new(sip.ca_file.as_deref())
+                .map_err(|err| format!("The softphone cannot set up TLS: {err}."))?,
+            server_name: domain.clone(),
+        },
+    };
     let account = SipAccount {
         user,
         domain,
         proxy,
         password,
+        signalling,
     };
     start_softphone(&account, options)
         .await
@@ -427,12 +445,19 @@ mod tests {
     #[tokio::test]
     async fn the_registrar_address_is_resolved_with_the_default_port() {
         assert_eq!(
-            resolve_proxy(Some("sip:127.0.0.1:5080"), "pbx.local").await.unwrap(),
+            resolve_proxy(Some("sip:127.0.0.1:5080"), "pbx.local", SipTransport::Udp)
+                .await
+                .unwrap(),
             SocketAddr::from(([127, 0, 0, 1], 5080))
         );
         assert_eq!(
-            resolve_proxy(None, "127.0.0.1").await.unwrap(),
+            resolve_proxy(None, "127.0.0.1", SipTransport::Udp).await.unwrap(),
             SocketAddr::from(([127, 0, 0, 1], 5060))
+        );
+        assert_eq!(
+            resolve_proxy(None, "127.0.0.1", SipTransport::Tls).await.unwrap(),
+            SocketAddr::from(([127, 0, 0, 1], 5061)),
+            "SIP over TLS listens on 5061"
         );
     }
 

@@ -28,6 +28,7 @@
 //! Opening a device runs on the driver task: with cpal that is quick for ALSA but may block
 //! up to its open timeout on a wedged sound server.
 
+mod flow;
 pub mod wav;
 
 use std::{
@@ -57,6 +58,8 @@ use tokio::{
     time::{Interval, MissedTickBehavior, sleep_until},
 };
 
+pub use self::flow::Signalling;
+use self::flow::{Flow, FlowEvent};
 use self::wav::{WavError, WavFile, WavSink, WavSource};
 use crate::audio::AudioBackend;
 use crate::audio::call_audio::CallAudio as DevicePump;
@@ -121,6 +124,8 @@ pub struct LinkConfig {
     /// Records what the peer sends, mono at the PCM rate of the preferred codec
     /// ([`pcm_rate`] of the first in `ua.media.codecs`).
     pub record: Option<PathBuf>,
+    /// UDP from `signalling_bind`, or a connection to `ua.proxy`.
+    pub signalling: Signalling,
 }
 
 /// What the owner asks of the link.
@@ -250,12 +255,23 @@ impl SipLink {
     pub async fn start_with_devices(mut config: LinkConfig, devices: Option<DeviceAudio>) -> Result<Self, LinkError> {
         let addr = config.signalling_bind;
         let failed = |what: &'static str, addr: SocketAddr| move |source| LinkError::Bind { what, addr, source };
-        let signalling = UdpSocket::bind(addr).await.map_err(failed("signalling", addr))?;
-        let bound = signalling.local_addr().map_err(failed("signalling", addr))?;
-        let spare = RtpSocket::bind(config.rtp_bind).map_err(failed("RTP", config.rtp_bind))?;
-        // Via, Contact and SDP need an address the peer can reach, never 0.0.0.0.
         let proxy = config.ua.proxy;
-        let local = advertised(bound, proxy).await?;
+        let transport = config.signalling.transport();
+        // Via, Contact and SDP need an address the peer can reach, never 0.0.0.0. A connection's own address is
+        // known once it is up; until then nothing is sent.
+        let (signalling, local) = match &config.signalling {
+            Signalling::Udp => {
+                let socket = UdpSocket::bind(addr).await.map_err(failed("signalling", addr))?;
+                let bound = socket.local_addr().map_err(failed("signalling", addr))?;
+                (SignallingIo::Udp(socket), advertised(bound, proxy).await?)
+            }
+            stream => {
+                let flow = Flow::start(proxy, stream.clone(), config.ua.limits);
+                let local = advertised(SocketAddr::new(addr.ip(), 0), proxy).await?;
+                (SignallingIo::Flow(flow), local)
+            }
+        };
+        let spare = RtpSocket::bind(config.rtp_bind).map_err(failed("RTP", config.rtp_bind))?;
         let rtp_ip = advertised(spare.bound, proxy).await?.ip();
         config.ua.local = local;
         config.ua.media.port = spare.bound.port();
@@ -266,7 +282,7 @@ impl SipLink {
             codecs.extend([Codec::Pcmu, Codec::Pcma]);
         }
         let preferred_rate = codecs.first().map_or(G711_RATE, |c| pcm_rate(*c));
-        let ua = UserAgent::new(config.ua.clone())?;
+        let ua = UserAgent::with_transport(config.ua.clone(), transport)?;
         let microphone = config.play.as_deref().map(WavFile::open).transpose()?;
         // Resampled now for the preferred codec, so a file that cannot be is refused at start.
         let sources = microphone
@@ -291,6 +307,7 @@ impl SipLink {
             tick,
             ua,
             signalling,
+            proxy,
             rtp_ip,
             spare: Some(spare),
             calls: BTreeMap::new(),
@@ -439,7 +456,9 @@ struct Driver {
     /// The 20 ms media clock; restarted when audio starts after a pause.
     tick: Interval,
     ua: UserAgent,
-    signalling: UdpSocket,
+    signalling: SignallingIo,
+    /// The proxy: where a connection's messages come from.
+    proxy: SocketAddr,
     /// The address in our SDP.
     rtp_ip: IpAddr,
     /// The socket the next call gets; its port is the user agent's media port.
@@ -496,9 +515,56 @@ impl Live {
     }
 }
 
+/// The signalling socket or connection.
+#[derive(Debug)]
+enum SignallingIo {
+    Udp(UdpSocket),
+    Flow(Flow),
+}
+
+impl SignallingIo {
+    /// The next thing the signalling brings; a flow whose task ended waits forever (the link is stopping).
+    async fn receive(&mut self, buf: &mut [u8]) -> SignallingIn {
+        match self {
+            SignallingIo::Udp(socket) => match socket.recv_from(buf).await {
+                Ok((len, from)) => SignallingIn::Datagram { len, from },
+                Err(error) => SignallingIn::Error(error),
+            },
+            SignallingIo::Flow(flow) => match flow.events.recv().await {
+                Some(event) => SignallingIn::Flow(event),
+                None => std::future::pending().await,
+            },
+        }
+    }
+
+    async fn send(&self, bytes: Vec<u8>, destination: SocketAddr) {
+        match self {
+            SignallingIo::Udp(socket) => {
+                if let Err(error) = socket.send_to(&bytes, destination).await {
+                    tracing::warn!(%error, %destination, "SIP send failed");
+                }
+            }
+            // One flow to the proxy: every request goes there, every response back the way its request came.
+            SignallingIo::Flow(flow) => flow.send(bytes),
+        }
+    }
+
+    /// Where messages on the connection come from, for the user agent (its proxy).
+    fn is_flow(&self) -> bool {
+        matches!(self, SignallingIo::Flow(_))
+    }
+}
+
+/// What the signalling brought.
+enum SignallingIn {
+    Datagram { len: usize, from: SocketAddr },
+    Error(std::io::Error),
+    Flow(FlowEvent),
+}
+
 /// What woke the task.
 enum Wake {
-    Signalling(std::io::Result<(usize, SocketAddr)>),
+    Signalling(SignallingIn),
     Rtp(Option<RtpIn>),
     Command(Option<LinkCommand>),
     Tick,
@@ -507,7 +573,7 @@ enum Wake {
 
 impl Driver {
     async fn run(mut self) -> Result<(), LinkError> {
-        if self.register {
+        if self.register && !self.signalling.is_flow() {
             self.ua.register(Instant::now());
         }
         let mut signalling_buf = vec![0u8; MAX_DATAGRAM];
@@ -529,7 +595,7 @@ impl Driver {
                 None => deadline,
             };
             let wake = tokio::select! {
-                r = self.signalling.recv_from(&mut signalling_buf) => Wake::Signalling(r),
+                r = self.signalling.receive(&mut signalling_buf) => Wake::Signalling(r),
                 r = self.rtp_in.recv() => Wake::Rtp(r),
                 c = self.commands.recv(), if stopping.is_none() => Wake::Command(c),
                 _ = self.tick.tick(), if self.has_audio() => Wake::Tick,
@@ -537,14 +603,15 @@ impl Driver {
             };
             let now = Instant::now();
             match wake {
-                Wake::Signalling(Ok((len, from))) => {
+                Wake::Signalling(SignallingIn::Datagram { len, from }) => {
                     if let Some(bytes) = signalling_buf.get(..len) {
                         tracing::trace!(%from, message = %String::from_utf8_lossy(bytes), "SIP in");
                         self.ua.handle_datagram(now, from, bytes);
                     }
                 }
                 // ICMP errors from a peer that is gone surface here; the transactions time out.
-                Wake::Signalling(Err(error)) => tracing::debug!(%error, "SIP receive error"),
+                Wake::Signalling(SignallingIn::Error(error)) => tracing::debug!(%error, "SIP receive error"),
+                Wake::Signalling(SignallingIn::Flow(event)) => self.on_flow(now, event).await,
                 Wake::Rtp(Some(datagram)) => {
                     if let Some(audio) = self.calls.get_mut(&datagram.call).and_then(|m| m.audio.as_mut()) {
                         audio.stream.handle_datagram(now, datagram.from, &datagram.bytes);
@@ -576,6 +643,27 @@ impl Driver {
             sink.finish()?;
         }
         result
+    }
+
+    /// News of the connection to the proxy.
+    async fn on_flow(&mut self, now: Instant, event: FlowEvent) {
+        match event {
+            FlowEvent::Message(bytes) => {
+                let from = self.proxy;
+                tracing::trace!(%from, message = %String::from_utf8_lossy(&bytes), "SIP in");
+                self.ua.handle_datagram(now, from, &bytes);
+            }
+            FlowEvent::Connected(local) => {
+                self.ua.handle_connected(local);
+                if self.register {
+                    self.ua.register(now);
+                }
+            }
+            FlowEvent::Lost(reason) => {
+                emit(&self.events, LinkEvent::Warning(format!("SIP connection: {reason}"))).await;
+                self.ua.handle_transport_lost(now);
+            }
+        }
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -860,9 +948,7 @@ impl Driver {
     async fn flush(&mut self) -> Result<(), LinkError> {
         while let Some(transmit) = self.ua.poll_transmit() {
             tracing::trace!(to = %transmit.destination, message = %String::from_utf8_lossy(&transmit.bytes), "SIP out");
-            if let Err(error) = self.signalling.send_to(&transmit.bytes, transmit.destination).await {
-                tracing::warn!(%error, destination = %transmit.destination, "SIP send failed");
-            }
+            self.signalling.send(transmit.bytes, transmit.destination).await;
         }
         // Dialog events first: a transfer's outcome is reported before the `Ended` it causes.
         while let Some(event) = self.ua.poll_dialog_event() {

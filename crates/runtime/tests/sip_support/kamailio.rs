@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{PeerProcess, free_udp_port, loopback, spawn_peer};
+use super::{PeerProcess, free_port_pair, loopback, spawn_peer};
 
 /// The accounts' SIP domain: a name kamailio knows as itself, never resolved.
 pub const DOMAIN: &str = "kamailio.test";
@@ -23,8 +23,16 @@ pub enum Algorithm {
     Sha256,
 }
 
+/// A server certificate for [`Kamailio::start_tls`] (PEM).
+pub struct TlsIdentity {
+    pub certificate: String,
+    pub private_key: String,
+}
+
 pub struct Kamailio {
     pub addr: SocketAddr,
+    /// Where it takes TLS, when started with [`Kamailio::start_tls`].
+    pub tls_addr: Option<SocketAddr>,
     // Field order: the process stops before its directory goes.
     _process: PeerProcess,
     dir: tempfile::TempDir,
@@ -33,6 +41,21 @@ pub struct Kamailio {
 impl Kamailio {
     /// Starts kamailio and waits until it answers OPTIONS.
     pub fn start(algorithm: Algorithm) -> Self {
+        Self::start_on(algorithm, free_port_pair())
+    }
+
+    /// [`Kamailio::start`] on a given port (UDP and TCP): a registrar that comes back where it was.
+    pub fn start_on(algorithm: Algorithm, port: u16) -> Self {
+        Self::start_with(algorithm, port, None)
+    }
+
+    /// [`Kamailio::start`] that also takes TLS on the next port, with `identity` (needs the Debian package
+    /// kamailio-tls-modules).
+    pub fn start_tls(algorithm: Algorithm, identity: &TlsIdentity) -> Self {
+        Self::start_with(algorithm, free_port_pair(), Some(identity))
+    }
+
+    fn start_with(algorithm: Algorithm, port: u16, tls: Option<&TlsIdentity>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("db");
         let run = dir.path().join("run");
@@ -51,10 +74,28 @@ impl Kamailio {
             subscribers.push_str(&format!("{}:{user}:{DOMAIN}:{password}:x:x\n", i + 1));
         }
         std::fs::write(db.join("subscriber"), subscribers).unwrap();
-        let port = free_udp_port();
         let template = include_str!("../peers/kamailio.cfg");
+        let tls_config = dir.path().join("tls.cfg");
+        if let Some(identity) = tls {
+            let (certificate, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+            std::fs::write(&certificate, &identity.certificate).unwrap();
+            std::fs::write(&key, &identity.private_key).unwrap();
+            std::fs::write(
+                &tls_config,
+                format!(
+                    "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n\
+                     private_key = {}\ncertificate = {}\n\n[client:default]\nverify_certificate = no\n\
+                     require_certificate = no\n",
+                    key.display(),
+                    certificate.display()
+                ),
+            )
+            .unwrap();
+        }
         let config = template
             .replace("@PORT@", &port.to_string())
+            .replace("@TLS_PORT@", &(port + 1).to_string())
+            .replace("@TLS_CONFIG@", tls_config.to_str().unwrap())
             .replace("@DB_DIR@", db.to_str().unwrap())
             .replace("@DOMAIN@", DOMAIN);
         let config_path = dir.path().join("kamailio.cfg");
@@ -65,9 +106,13 @@ impl Kamailio {
         if let Algorithm::Sha256 = algorithm {
             command.args(["-A", "AUTH_ALG=\"SHA-256\""]);
         }
+        if tls.is_some() {
+            command.args(["-A", "WITH_TLS"]);
+        }
         let process = spawn_peer(command, "kamailio", &dir.path().join("kamailio.log"));
         let kamailio = Self {
             addr: loopback(port),
+            tls_addr: tls.map(|_| loopback(port + 1)),
             _process: process,
             dir,
         };
