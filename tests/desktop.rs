@@ -454,7 +454,13 @@ fn the_settings_test_sound_plays_the_ringtone_and_the_microphone_meter_moves() {
     let recording = app.output.join("ringer.wav");
     let mut command = pulse.command("parecord");
     command
-        .args(["--device=ci_headset.monitor", "--rate=48000", "--channels=1", "--format=s16le", "--file-format=wav"])
+        .args([
+            "--device=ci_headset.monitor",
+            "--rate=48000",
+            "--channels=1",
+            "--format=s16le",
+            "--file-format=wav",
+        ])
         .arg(&recording);
     let mut recorder = Owned::spawn("parecord (apt install pulseaudio-utils)", &mut command);
     // The meter reads the sink's monitor: the test sound must lift it from the floor.
@@ -471,7 +477,10 @@ fn the_settings_test_sound_plays_the_ringtone_and_the_microphone_meter_moves() {
     assert!(note.as_str().unwrap().starts_with("The ringtone played"), "{note}");
     recorder.stop(Duration::from_secs(5));
     let loudest = app.execute("return window.__loudest;").as_f64().unwrap_or(-60.0);
-    assert!(loudest > -40.0, "the meter stayed at {loudest} dBFS while the ringtone played");
+    assert!(
+        loudest > -40.0,
+        "the meter stayed at {loudest} dBFS while the ringtone played"
+    );
 
     let (rate, samples) = runtime::audio::backend::wav::read_mono(&recording)
         .unwrap_or_else(|err| panic!("the recording of the sink: {err}"));
@@ -479,6 +488,9 @@ fn the_settings_test_sound_plays_the_ringtone_and_the_microphone_meter_moves() {
         .chunks(rate as usize / 10)
         .map(|chunk| runtime::audio::meter::tone_dbfs(chunk, rate, 523.25))
         .fold(f32::MIN, f32::max);
-    assert!(strongest > -30.0, "the chime's first note is not in the sink: {strongest} dBFS");
+    assert!(
+        strongest > -30.0,
+        "the chime's first note is not in the sink: {strongest} dBFS"
+    );
     app.screen_shot("settings_audio_check");
 }

@@ -191,7 +191,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rate = 16_000;
         // Half a second of a quarter-scale square wave: -12 dBFS.
-        let speech: Vec<i16> = (0..rate / 2).map(|i| if (i / 20) % 2 == 0 { 8192 } else { -8192 }).collect();
+        let speech: Vec<i16> = (0..rate / 2)
+            .map(|i| if (i / 20) % 2 == 0 { 8192 } else { -8192 })
+            .collect();
         write_mono(&dir.path().join("mic.wav"), rate, &speech).unwrap();
         let wav = WavBackend::new();
         wav.add_input("Headset mic", &dir.path().join("mic.wav")).unwrap();
@@ -221,8 +223,13 @@ mod tests {
         let (headset, ringer) = (dir.path().join("headset.wav"), dir.path().join("ringer.wav"));
         wav.add_output("Headset", 48_000, &headset).unwrap();
         wav.add_output("Speakers", 48_000, &ringer).unwrap();
-        let (mut player, event) =
-            TonePlayer::start(Arc::new(wav.clone()), Role::Ringer, Some("Speakers"), ToneSpec::Ringtone).unwrap();
+        let (mut player, event) = TonePlayer::start(
+            Arc::new(wav.clone()),
+            Role::Ringer,
+            Some("Speakers"),
+            ToneSpec::Ringtone,
+        )
+        .unwrap();
         assert_eq!(event, None);
         assert_eq!(player.device(), "Speakers");
         let events = play(&mut player, 50, || wav.advance(FRAME).unwrap()).unwrap();
@@ -232,7 +239,10 @@ mod tests {
 
         let (rate, played) = read_mono(&ringer).unwrap();
         let first_note = tone_dbfs(&played[..played.len().min(8_000)], rate, 523.25);
-        assert!(first_note > -30.0, "the chime's first note is not on the ringer: {first_note} dBFS");
+        assert!(
+            first_note > -30.0,
+            "the chime's first note is not on the ringer: {first_note} dBFS"
+        );
         let (_, silent) = read_mono(&headset).unwrap();
         assert!(silent.iter().all(|&s| s == 0), "the test sound leaked to the headset");
     }
