@@ -143,6 +143,11 @@ pub struct IdentifyConfig {
     pub max_rows: usize,
     pub cache_ttl: Duration,
     pub cache_capacity: usize,
+    /// Ask for a contact's company in the contact query itself, through `$expand` options nested
+    /// in the contact's expansion (OData 4), so the popup shows it without a second round
+    /// trip. A third-party report (§3.1) has one Creatio build answering 400 to nested
+    /// options; on such a site this is turned off and contacts come without a company name.
+    pub company_names: bool,
 }
 
 impl Default for IdentifyConfig {
@@ -153,6 +158,7 @@ impl Default for IdentifyConfig {
             max_rows: 20,
             cache_ttl: Duration::from_secs(60),
             cache_capacity: 256,
+            company_names: true,
         }
     }
 }
@@ -200,8 +206,13 @@ fn type_condition(types: &[Uuid]) -> Option<String> {
     (!terms.is_empty()).then(|| format!("({})", terms.join(" or ")))
 }
 
+/// The contact expanded with only what identification reads, and its account's name: one
+/// request brings caller and company.
+const CONTACT_WITH_COMPANY: &str = "Contact($select=Id,Name,AccountId;$expand=Account($select=Id,Name))";
+
 /// The contact query (§4.3): phone communications whose `SearchNumber` matches, with the
-/// contact expanded; employees only for extensions.
+/// contact expanded (and its company, see [`IdentifyConfig::company_names`]); employees only
+/// for extensions.
 pub fn contact_query(key: &SearchKey, config: &IdentifyConfig) -> ApiRequest {
     let mut filter = vec![search_condition(key)];
     filter.extend(type_condition(&config.phone_types));
@@ -215,7 +226,15 @@ pub fn contact_query(key: &SearchKey, config: &IdentifyConfig) -> ApiRequest {
             &[
                 ("$filter", filter.join(" and ")),
                 ("$select", "Id,Number,SearchNumber,ContactId,CommunicationTypeId".into()),
-                ("$expand", "Contact".into()),
+                (
+                    "$expand",
+                    if config.company_names {
+                        CONTACT_WITH_COMPANY
+                    } else {
+                        "Contact"
+                    }
+                    .into(),
+                ),
                 ("$orderby", "Contact/Name asc,Id asc".into()),
                 ("$top", config.max_rows.to_string()),
             ],
@@ -261,6 +280,12 @@ pub struct Subscriber {
     pub name: String,
     /// For a contact, the account it works for (written to `Call.AccountId`, §5.2).
     pub account_id: Option<Uuid>,
+    /// For a contact, the name of that account: the company the popup shows beside the caller.
+    /// `None` for an account match (its `name` is the company), for a contact without an
+    /// account, and when the server did not bring the nested account. Values serialized before
+    /// the field existed read as `None`.
+    #[serde(default)]
+    pub account_name: Option<String>,
     /// The number as stored in Creatio, with its formatting.
     pub number: String,
     pub communication_type: Option<Uuid>,
@@ -300,6 +325,8 @@ pub struct Lookup {
     contacts: Option<Vec<ContactCommunication>>,
     accounts: Option<Vec<AccountCommunication>>,
     requests: Vec<(LookupPart, ApiRequest)>,
+    /// The contact query without the company, while the one sent asks for it (see [`Lookup::fallback`]).
+    plain_contacts: Option<ApiRequest>,
 }
 
 impl Lookup {
@@ -312,12 +339,20 @@ impl Lookup {
             }
             None => Some(Vec::new()),
         };
+        let plain_contacts = config.company_names.then(|| {
+            let plain = IdentifyConfig {
+                company_names: false,
+                ..config.clone()
+            };
+            contact_query(&key, &plain)
+        });
         Lookup {
             key,
             max_rows: config.max_rows,
             contacts: None,
             accounts,
             requests,
+            plain_contacts,
         }
     }
 
@@ -348,6 +383,17 @@ impl Lookup {
         Ok(())
     }
 
+    /// A Creatio that refuses the nested `$expand` of the company (CREATIO.md §3.1 reports a version answering
+    /// 400) must still identify callers: when the contact query was refused with 400, the plain query to send
+    /// instead, whose answer goes to [`Lookup::handle`] as usual. `None` for any other answer, or when the plain
+    /// query was already tried.
+    pub fn fallback(&mut self, part: LookupPart, response: &HttpResponse) -> Option<ApiRequest> {
+        if part != LookupPart::Contacts || response.status != 400 {
+            return None;
+        }
+        self.plain_contacts.take()
+    }
+
     /// The identification once every query has answered.
     pub fn result(&self) -> Option<Identification> {
         let (contacts, accounts) = (self.contacts.as_ref()?, self.accounts.as_ref()?);
@@ -363,12 +409,17 @@ pub fn interpret(
     max_rows: usize,
 ) -> Identification {
     let from_contacts = contacts.iter().filter_map(|row| {
-        let id = row.contact_id.or(row.contact.as_ref().map(|c| c.id))?;
+        let contact = row.contact.as_ref();
+        let id = row.contact_id.or(contact.map(|c| c.id))?;
+        let account = contact.and_then(|c| c.account.as_ref());
         Some(Subscriber {
             kind: SubscriberKind::Contact,
             id,
-            name: row.contact.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
-            account_id: row.contact.as_ref().and_then(|c| c.account_id),
+            name: contact.map(|c| c.name.clone()).unwrap_or_default(),
+            account_id: contact
+                .and_then(|c| c.account_id)
+                .or(account.map(|a| a.id).filter(|id| !id.is_nil())),
+            account_name: account.map(|a| a.name.clone()).filter(|name| !name.is_empty()),
             number: row.number.clone(),
             communication_type: row.communication_type_id,
         })
@@ -380,6 +431,7 @@ pub fn interpret(
             id,
             name: row.account.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
             account_id: None,
+            account_name: None,
             number: row.number.clone(),
             communication_type: row.communication_type_id,
         })
@@ -468,6 +520,16 @@ impl Identifier {
     pub fn new(config: IdentifyConfig) -> Self {
         let cache = IdentifyCache::new(config.cache_ttl, config.cache_capacity);
         Identifier { config, cache }
+    }
+
+    /// Stops asking for company names: this Creatio refused the nested expansion (see [`Lookup::fallback`]).
+    pub fn without_company_names(&mut self) {
+        if self.config.company_names {
+            tracing::warn!(
+                "Creatio refused the nested $expand of the caller's company; callers are identified without it"
+            );
+            self.config.company_names = false;
+        }
     }
 
     /// New lengths (read from the system settings) change every key: the cache is dropped.

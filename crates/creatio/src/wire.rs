@@ -194,6 +194,11 @@ pub struct Contact {
     pub home_phone: String,
     #[serde(default, deserialize_with = "text")]
     pub email: String,
+    /// The account the contact works for, when asked for by an `$expand=Account` nested in the
+    /// contact's own expansion; `null` (read as `None`) when the contact has no account, and
+    /// absent when not asked for or when the server ignored the nested option.
+    #[serde(default)]
+    pub account: Option<Account>,
 }
 
 /// `Account`, the columns the panel shows (§4.4).

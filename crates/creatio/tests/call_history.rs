@@ -45,6 +45,7 @@ fn anna() -> Subscriber {
         id: ANNA,
         name: "Анна Смирнова".into(),
         account_id: Some(ACME),
+        account_name: Some("ООО Ромашка".into()),
         number: "+7 495 123-45-67".into(),
         communication_type: None,
     }

@@ -70,6 +70,7 @@ fn identification_of_a_contact_brings_its_account() {
         id: Uuid::from_u128(1),
         name: "Ivan".into(),
         account_id: Some(Uuid::from_u128(2)),
+        account_name: Some("Acme".into()),
         number: "+7 495 123-45-67".into(),
         communication_type: None,
     };
@@ -78,11 +79,13 @@ fn identification_of_a_contact_brings_its_account() {
     assert_eq!(resource, format!("Call({})", call.record_id));
     assert_eq!(
         json,
-        json!({"ContactId": Uuid::from_u128(1).to_string(), "AccountId": Uuid::from_u128(2).to_string()})
+        json!({"ContactId": Uuid::from_u128(1).to_string(), "AccountId": Uuid::from_u128(2).to_string()}),
+        "the company's name is for the screen; the record links the account by id"
     );
     let account = Subscriber {
         kind: SubscriberKind::Account,
         account_id: None,
+        account_name: None,
         ..contact
     };
     let (_, _, json) = body(&calls::identified(call.record_id, &account));

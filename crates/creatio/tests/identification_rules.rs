@@ -80,7 +80,8 @@ fn contact_query_text_is_exact() {
          (CommunicationType/Id%20eq%20d4a2dc80-30ca-df11-9b2a-001d60e938c6%20or%20\
          CommunicationType/Id%20eq%203dddb3cc-53ee-49c4-a71f-e9e257f59e49)\
          &$select=Id,Number,SearchNumber,ContactId,CommunicationTypeId\
-         &$expand=Contact&$orderby=Contact/Name%20asc,Id%20asc&$top=20"
+         &$expand=Contact($select=Id,Name,AccountId%3B$expand=Account($select=Id,Name))\
+         &$orderby=Contact/Name%20asc,Id%20asc&$top=20"
     );
     let account = account_query(&key("84951234567").unwrap(), &config).unwrap();
     assert!(
@@ -107,7 +108,8 @@ fn extensions_match_exactly_and_only_employees() {
         "ContactCommunication?$filter=SearchNumber%20eq%20'101'%20and%20\
          Contact/Type/Id%20eq%2060733efc-f36b-1410-a883-16d83cab0980\
          &$select=Id,Number,SearchNumber,ContactId,CommunicationTypeId\
-         &$expand=Contact&$orderby=Contact/Name%20asc,Id%20asc&$top=20"
+         &$expand=Contact($select=Id,Name,AccountId%3B$expand=Account($select=Id,Name))\
+         &$orderby=Contact/Name%20asc,Id%20asc&$top=20"
     );
     assert!(account_query(&ext, &config).is_none());
     let lookup = Lookup::new(ext, &config);
@@ -179,6 +181,101 @@ fn account_only_match() {
         panic!("expected one, got {result:?}");
     };
     assert_eq!((s.kind, s.name.as_str()), (SubscriberKind::Account, "Acme"));
+    assert_eq!(s.account_name, None, "an account is itself the company");
+}
+
+#[test]
+fn contact_query_without_company_names_expands_the_contact_plainly() {
+    let config = IdentifyConfig {
+        company_names: false,
+        ..IdentifyConfig::default()
+    };
+    let request = contact_query(&key("+7 (495) 123-45-67").unwrap(), &config);
+    assert!(
+        request
+            .resource
+            .ends_with("&$expand=Contact&$orderby=Contact/Name%20asc,Id%20asc&$top=20"),
+        "{}",
+        request.resource
+    );
+}
+
+/// A contact row whose `Contact` object ends with `account` (raw JSON members, may be empty).
+fn contact_row_with(contact: u8, account_id: &str, account: &str) -> String {
+    format!(
+        r#"{{"Id":"{}","Number":"+7 495 123-45-67","ContactId":"{}",
+            "Contact":{{"Id":"{}","Name":"Ivan","AccountId":"{account_id}"{account}}}}}"#,
+        id(contact + 100),
+        id(contact),
+        id(contact)
+    )
+}
+
+fn one(contacts: &[String]) -> creatio::identify::Subscriber {
+    match run(contacts, &[]) {
+        Identification::One(s) => s,
+        other => panic!("expected one, got {other:?}"),
+    }
+}
+
+#[test]
+fn contact_brings_the_name_of_its_company() {
+    let nested = format!(r#","Account":{{"Id":"{}","Name":"Acme"}}"#, id(9));
+    let s = one(&[contact_row_with(1, &id(9), &nested)]);
+    assert_eq!(s.kind, SubscriberKind::Contact);
+    assert_eq!(s.account_id.map(|a| a.to_string()), Some(id(9)));
+    assert_eq!(s.account_name.as_deref(), Some("Acme"));
+}
+
+#[test]
+fn contact_without_the_nested_account_has_no_company_name_and_no_error() {
+    let zero = "00000000-0000-0000-0000-000000000000";
+    let cases = [
+        (
+            "the server ignored the nested $expand",
+            contact_row_with(1, &id(9), ""),
+            Some(id(9)),
+        ),
+        (
+            "no account: null",
+            contact_row_with(1, zero, r#","Account":null"#),
+            None,
+        ),
+        (
+            "an account without a name",
+            contact_row_with(1, &id(9), &format!(r#","Account":{{"Id":"{}","Name":""}}"#, id(9))),
+            Some(id(9)),
+        ),
+    ];
+    for (why, row, account_id) in cases {
+        let s = one(&[row]);
+        assert_eq!(s.account_name, None, "{why}");
+        assert_eq!(s.account_id.map(|a| a.to_string()), account_id, "{why}");
+    }
+}
+
+#[test]
+fn nested_account_fills_a_missing_account_id() {
+    let nested = format!(r#","Account":{{"Id":"{}","Name":"Acme"}}"#, id(9));
+    let row = contact_row_with(1, "00000000-0000-0000-0000-000000000000", &nested);
+    let s = one(&[row]);
+    assert_eq!(s.account_id.map(|a| a.to_string()), Some(id(9)));
+    assert_eq!(s.account_name.as_deref(), Some("Acme"));
+}
+
+#[test]
+fn subscriber_serialized_before_company_names_still_loads() {
+    let old = format!(
+        r#"{{"kind":"Contact","id":"{}","name":"Ivan","account_id":"{}",
+            "number":"+7 495 123-45-67","communication_type":null}}"#,
+        id(1),
+        id(9)
+    );
+    let s: creatio::identify::Subscriber = serde_json::from_str(&old).unwrap();
+    assert_eq!(s.account_name, None);
+    let round: creatio::identify::Subscriber =
+        serde_json::from_value(serde_json::to_value(Identification::One(s.clone())).unwrap()["One"].clone()).unwrap();
+    assert_eq!(round, s);
 }
 
 #[test]
@@ -316,4 +413,62 @@ fn number_lengths_come_from_the_system_settings_answer() {
         lengths_from_settings(&HttpResponse::new(403)),
         Err(LookupError::Rejected { status: 403, .. })
     ));
+}
+
+#[test]
+fn a_creatio_that_refuses_the_nested_company_is_asked_plainly_once() {
+    let mut lookup = Lookup::new(key("+74951234567").unwrap(), &IdentifyConfig::default());
+    let refused = HttpResponse::json(
+        400,
+        r#"{"error":{"code":"","message":"The query specified in the URI is not valid."}}"#,
+    );
+    let plain = lookup
+        .fallback(LookupPart::Contacts, &refused)
+        .expect("a plain contact query after the 400");
+    assert!(
+        plain.resource.contains("&$expand=Contact&$orderby="),
+        "{}",
+        plain.resource
+    );
+    assert!(!plain.resource.contains("Account"), "{}", plain.resource);
+    assert_eq!(
+        lookup.fallback(LookupPart::Contacts, &refused),
+        None,
+        "the plain query is tried once; its own 400 is an error"
+    );
+    assert!(lookup.handle(LookupPart::Contacts, &refused).is_err());
+
+    let mut other = Lookup::new(key("+74951234567").unwrap(), &IdentifyConfig::default());
+    assert_eq!(
+        other.fallback(LookupPart::Accounts, &refused),
+        None,
+        "the account query has no nesting"
+    );
+    assert_eq!(
+        other.fallback(LookupPart::Contacts, &HttpResponse::json(500, "{}")),
+        None,
+        "only a refusal of the query falls back"
+    );
+    let without = IdentifyConfig {
+        company_names: false,
+        ..IdentifyConfig::default()
+    };
+    let mut plain_only = Lookup::new(key("+74951234567").unwrap(), &without);
+    assert_eq!(plain_only.fallback(LookupPart::Contacts, &refused), None);
+
+    // After the fallback the plain answer completes the lookup as usual.
+    lookup = Lookup::new(key("+74951234567").unwrap(), &IdentifyConfig::default());
+    lookup.fallback(LookupPart::Contacts, &refused).unwrap();
+    lookup
+        .handle(
+            LookupPart::Contacts,
+            &collection(&[contact_row(1, 2, "Иван Петров", Some(3))]),
+        )
+        .unwrap();
+    lookup.handle(LookupPart::Accounts, &collection(&[])).unwrap();
+    let Identification::One(subscriber) = lookup.result().unwrap() else {
+        panic!("one contact");
+    };
+    assert_eq!(subscriber.name, "Иван Петров");
+    assert_eq!(subscriber.account_name, None);
 }

@@ -310,6 +310,7 @@ fn contact() -> Subscriber {
         id: Uuid::from_u128(77),
         name: "Ivan".into(),
         account_id: None,
+        account_name: None,
         number: "+7 495 123-45-67".into(),
         communication_type: None,
     }

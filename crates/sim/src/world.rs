@@ -638,7 +638,10 @@ fn default_subscribers() -> Vec<Subscriber> {
 /// Creatio's view of the default world: `Supervisor`/`Supervisor` plus one user per operator
 /// (`op1`, `op2`, password `demo`), a contact for every person among the subscribers (some with
 /// several numbers; Алексей and Мария Ивановы share one), and accounts for the organisations.
-/// ООО «Ромашка» is the account-only match: no contact has its number.
+/// ООО «Ромашка» is the account-only match: no contact has its number. Half of the contacts work
+/// for an account, so the incoming-call popup shows a company; the accounts added for them have
+/// numbers no subscriber shares (distinct last seven digits), so identification of the
+/// subscribers' numbers stays as it was.
 fn default_creatio() -> CreatioWorld {
     use PhoneKind::{Additional, Home, Main, Mobile, Work};
     let phone = |kind: PhoneKind, number: &str| Phone {
@@ -657,11 +660,18 @@ fn default_creatio() -> CreatioWorld {
         ),
         account("ИП Яковлев", vec![phone(Main, "+7 383 211-22-33")]),
         account("Горячая линия банка", vec![phone(Main, "8-800-200-06-00")]),
+        account("ООО «ТехноСервис»", vec![phone(Main, "+7 (495) 640-12-80")]),
+        account("ООО «Медтехника»", vec![phone(Main, "+7 (499) 777-03-15")]),
+        account("АО «Волга-Приборы»", vec![phone(Main, "+7 (843) 230-40-50")]),
+        account("ООО «Балтийская логистика»", vec![phone(Main, "+7 (401) 238-19-27")]),
+        account("ООО «Сахалин Рыбпром»", vec![phone(Main, "8 (424) 245-67-01")]),
+        account("ООО «Нева-Строй»", vec![phone(Main, "+7 (812) 319-82-64")]),
+        account("ЗАО «СтройМонтаж»", vec![phone(Main, "8 (495) 502-66-91")]),
     ];
     let people: [(&str, Option<&str>, &str, Vec<Phone>); 30] = [
         (
             "Алексей Иванов",
-            None,
+            Some("ООО «ТехноСервис»"),
             "Инженер",
             vec![phone(Work, "+7 (495) 123-45-67")],
         ),
@@ -674,8 +684,8 @@ fn default_creatio() -> CreatioWorld {
         ),
         (
             "Николай Морозов",
-            None,
-            "",
+            Some("ООО «Медтехника»"),
+            "Главный врач",
             vec![phone(Mobile, "+7 903 111-22-33"), phone(Home, "+7 (495) 222-33-44")],
         ),
         (
@@ -684,13 +694,23 @@ fn default_creatio() -> CreatioWorld {
             "Менеджер",
             vec![phone(Mobile, "89257778899")],
         ),
-        ("Павел Фёдоров", None, "", vec![phone(Work, "+7 (499) 123-45-00")]),
+        (
+            "Павел Фёдоров",
+            Some("ООО «ТехноСервис»"),
+            "Руководитель отдела",
+            vec![phone(Work, "+7 (499) 123-45-00")],
+        ),
         ("Светлана Павлова", None, "", vec![phone(Home, "8 (812) 345-67-89")]),
-        ("Андрей Семёнов", None, "", vec![phone(Mobile, "8 903 123-44-55")]),
+        (
+            "Андрей Семёнов",
+            Some("ЗАО «СтройМонтаж»"),
+            "Прораб",
+            vec![phone(Mobile, "8 903 123-44-55")],
+        ),
         (
             "Юлия Голубева",
-            None,
-            "",
+            Some("ООО «Медтехника»"),
+            "Закупщик",
             vec![phone(Mobile, "+79265554433"), phone(Work, "+7 (495) 555-44-30")],
         ),
         (
@@ -701,13 +721,33 @@ fn default_creatio() -> CreatioWorld {
         ),
         ("Виктор Егоров", None, "", vec![phone(Mobile, "+7 910 444-55-66")]),
         ("Наталья Козлова", None, "", vec![phone(Mobile, "8-985-555-33-22")]),
-        ("Роман Степанов", None, "", vec![phone(Work, "+7 (843) 222-33-44")]),
+        (
+            "Роман Степанов",
+            Some("АО «Волга-Приборы»"),
+            "Инженер по качеству",
+            vec![phone(Work, "+7 (843) 222-33-44")],
+        ),
         ("Ирина Николаева", None, "", vec![phone(Home, "8 (343) 210-10-10")]),
-        ("Михаил Орлов", None, "", vec![phone(Mobile, "+7 921 234-56-78")]),
+        (
+            "Михаил Орлов",
+            Some("ООО «Нева-Строй»"),
+            "Снабженец",
+            vec![phone(Mobile, "+7 921 234-56-78")],
+        ),
         ("Ксения Андреева", None, "", vec![phone(Mobile, "8 900 111-22-33")]),
         ("Григорий Макаров", None, "", vec![phone(Mobile, "+7 905 222-33-44")]),
-        ("Людмила Захарова", None, "", vec![phone(Work, "8 (401) 234-56-78")]),
-        ("Константин Зайцев", None, "", vec![phone(Mobile, "+7 962 333-44-55")]),
+        (
+            "Людмила Захарова",
+            Some("ООО «Балтийская логистика»"),
+            "Логист",
+            vec![phone(Work, "8 (401) 234-56-78")],
+        ),
+        (
+            "Константин Зайцев",
+            Some("ЗАО «СтройМонтаж»"),
+            "Главный инженер",
+            vec![phone(Mobile, "+7 962 333-44-55")],
+        ),
         ("Вера Борисова", None, "", vec![phone(Mobile, "+7 968 666-77-88")]),
         (
             "Игорь Яковлев",
@@ -732,7 +772,12 @@ fn default_creatio() -> CreatioWorld {
             "",
             vec![phone(Mobile, "+7 926 333-22-11"), phone(Home, "+7 (495) 333-22-11")],
         ),
-        ("Станислав Дмитриев", None, "", vec![phone(Work, "8 (424) 211-22-33")]),
+        (
+            "Станислав Дмитриев",
+            Some("ООО «Сахалин Рыбпром»"),
+            "Коммерческий директор",
+            vec![phone(Work, "8 (424) 211-22-33")],
+        ),
         (
             "Оксана Белова",
             Some("Горячая линия банка"),
@@ -827,6 +872,38 @@ mod tests {
         assert!(world.creatio.contacts.iter().filter(|c| c.phones.len() > 1).count() >= 3);
         let without_section = World::from_toml("").unwrap();
         assert_eq!(without_section.creatio.users.len(), 1, "only Supervisor");
+    }
+
+    #[test]
+    fn half_the_default_contacts_work_for_an_account_that_calls_no_one_else() {
+        let world = World::default_world();
+        let contacts = &world.creatio.contacts;
+        let with_company = contacts.iter().filter(|c| c.account.is_some()).count();
+        assert!(
+            with_company * 2 >= contacts.len(),
+            "{with_company} of {}",
+            contacts.len()
+        );
+        let last_seven = |number: &str| {
+            let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+            digits[digits.len().saturating_sub(7)..].iter().collect::<String>()
+        };
+        // An account that is not itself a caller must not change who a caller's number finds.
+        let callers: Vec<&str> = world.subscribers.iter().map(|s| s.name.as_str()).collect();
+        for account in world
+            .creatio
+            .accounts
+            .iter()
+            .filter(|a| !callers.contains(&a.name.as_str()))
+        {
+            for phone in &account.phones {
+                let shared = world
+                    .subscribers
+                    .iter()
+                    .find(|s| last_seven(&s.number) == last_seven(&phone.number));
+                assert!(shared.is_none(), "{} shares a number with {shared:?}", account.name);
+            }
+        }
     }
 
     #[test]

@@ -174,6 +174,7 @@ pub fn contact(name: &str) -> Subscriber {
         id: Uuid::from_u128(0x1234),
         name: name.into(),
         account_id: None,
+        account_name: None,
         number: "+7 916 123-45-67".into(),
         communication_type: None,
     }

@@ -384,6 +384,11 @@ impl Driver {
         let Some(pending) = self.lookups.get_mut(&id) else {
             return;
         };
+        if let Some(plain) = pending.lookup.fallback(part, response) {
+            self.identifier.without_company_names();
+            self.session.submit(now, Tag::Lookup { id, part }, plain);
+            return;
+        }
         if let Err(error) = pending.lookup.handle(part, response) {
             if let Some(pending) = self.lookups.remove(&id) {
                 let _gone = pending.reply.send(Err(IdentifyError::Lookup(error)));

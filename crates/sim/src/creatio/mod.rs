@@ -21,6 +21,8 @@
 //! | `PATCH /0/odata/<C>(<guid>)`, `DELETE …` | 204 |
 //!
 //! Paths are relative to the world's `app_path` (empty for a root install, e.g. `/crm`).
+//! `$expand` items may carry their own `$select` and `$expand` in parentheses, two levels deep
+//! (`$expand=Contact($select=Id,Name;$expand=Account($select=Id,Name))`; module `expand`).
 //!
 //! Apart from login, logout and the token grant, every endpoint accepts either the session
 //! cookie with its `BPMCSRF` header or `Authorization: Bearer <token>` from `/connect/token`
@@ -35,6 +37,7 @@
 //! not exist answers 400; text comparisons ignore case; `$metadata` and `$batch` answer 501.
 
 mod auth;
+mod expand;
 pub mod filter;
 mod odata;
 pub mod schema;
@@ -54,7 +57,8 @@ use uuid::Uuid;
 use crate::SimError;
 use crate::world::{CreatioWorld, ExpiredSession, ODataPaths};
 use auth::{AUTH_COOKIE, CSRF, Denied, Sessions};
-use odata::{ODataError, Options};
+use expand::Shape;
+use odata::ODataError;
 use store::{DataError, Stamp, Store};
 
 pub use seed::{CONTACT_TYPE_EMPLOYEE, DIRECTION_INCOMING, DIRECTION_NOT_DEFINED, DIRECTION_OUTGOING};
@@ -588,14 +592,14 @@ impl Creatio {
                     .into_iter()
                     .skip(options.skip)
                     .take(options.top.unwrap_or(usize::MAX))
-                    .map(|row| Json::Object(odata::entity(&self.store, table, row, &options)))
+                    .map(|row| Json::Object(odata::entity(&self.store, table, row, &options.shape)))
                     .collect();
                 let mut answer = Map::new();
                 answer.insert(
                     "@odata.context".to_owned(),
                     Json::String(format!(
                         "{base}/$metadata#{}",
-                        odata::context_fragment(collection, &options)
+                        odata::context_fragment(collection, &options.shape)
                     )),
                 );
                 if options.count {
@@ -614,12 +618,12 @@ impl Creatio {
                 let row = table
                     .find(id)
                     .ok_or_else(|| ODataError::not_found(format!("{collection} with Id {id} not found")))?;
-                let mut answer = odata::entity(&self.store, table, row, &options);
+                let mut answer = odata::entity(&self.store, table, row, &options.shape);
                 answer.insert(
                     "@odata.context".to_owned(),
                     Json::String(format!(
                         "{base}/$metadata#{}/$entity",
-                        odata::context_fragment(collection, &options)
+                        odata::context_fragment(collection, &options.shape)
                     )),
                 );
                 Ok(CrmResponse::odata(200, &Json::Object(answer)))
@@ -639,7 +643,7 @@ impl Creatio {
                 let row = table
                     .find(id)
                     .ok_or_else(|| ODataError::not_found(format!("{collection} with Id {id} not found")))?;
-                let mut answer = odata::entity(&self.store, table, row, &Options::default());
+                let mut answer = odata::entity(&self.store, table, row, &Shape::default());
                 answer.insert(
                     "@odata.context".to_owned(),
                     Json::String(format!("{base}/$metadata#{collection}/$entity")),
@@ -708,7 +712,7 @@ impl Creatio {
                 };
                 let calls: Vec<Json> = table
                     .rows()
-                    .map(|row| Json::Object(odata::entity(&self.store, table, row, &Options::default())))
+                    .map(|row| Json::Object(odata::entity(&self.store, table, row, &Shape::default())))
                     .collect();
                 return Json::Array(calls);
             }

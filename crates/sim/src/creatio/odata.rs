@@ -1,11 +1,12 @@
-//! OData 4 reads: query options (`$filter $select $expand $orderby $top $skip $count`), the
-//! collection and entity answers with their `@odata.context`, and the error body (§3.1, §9
-//! point 4).
+//! OData 4 reads: query options (`$filter $select $expand $orderby $top $skip $count`, with
+//! `$select` and `$expand` nested in an expand item, see `expand.rs`), the collection and
+//! entity answers with their `@odata.context`, and the error body (§3.1, §9 point 4).
 
 use std::cmp::Ordering;
 
 use serde_json::{Map, Value as Json, json};
 
+use super::expand::{self, Shape};
 use super::filter::{self, Expr};
 use super::store::{Store, Table};
 
@@ -51,8 +52,8 @@ impl ODataError {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub filter: Option<Expr>,
-    pub select: Option<Vec<String>>,
-    pub expand: Vec<String>,
+    /// `$select` and `$expand`: what each entity of the answer carries.
+    pub shape: Shape,
     pub orderby: Vec<(Vec<String>, bool)>,
     pub top: Option<usize>,
     pub skip: usize,
@@ -115,35 +116,11 @@ pub fn parse_options(store: &Store, collection: &str, query: &str) -> Result<Opt
                     .map_err(|e| ODataError::bad_request(e.message))?;
                 options.filter = Some(expr);
             }
-            "$select" => {
-                let names = list(&value);
-                if let Some(unknown) = names.iter().find(|n| *n != "*" && table.schema.column(n).is_none()) {
-                    return Err(ODataError::bad_request(format!(
-                        "Could not find a property named '{unknown}' on type '{collection}'"
-                    )));
-                }
-                options.select = (!names.iter().any(|n| n == "*")).then_some(names);
-            }
-            "$expand" => {
-                for item in list(&value) {
-                    if item.contains('(') {
-                        return Err(ODataError::bad_request(format!(
-                            "nested options in $expand ({item}) are not supported; expand plainly"
-                        )));
-                    }
-                    let expandable = table
-                        .schema
-                        .navigation(&item)
-                        .and_then(|c| c.lookup)
-                        .is_some_and(|l| l.target.is_some());
-                    if !expandable {
-                        return Err(ODataError::bad_request(format!(
-                            "Could not find a navigation property named '{item}' on type '{collection}'"
-                        )));
-                    }
-                    options.expand.push(item);
-                }
-            }
+            "$select" => options.shape.select = expand::parse_select(table, &value)?,
+            "$expand" => options
+                .shape
+                .expand
+                .extend(expand::parse_expand(store, table, &value, 1)?),
             "$orderby" => {
                 for item in list(&value) {
                     let mut words = item.split_whitespace();
@@ -187,11 +164,12 @@ pub fn parse_options(store: &Store, collection: &str, query: &str) -> Result<Opt
     Ok(options)
 }
 
-/// One entity as JSON: every column (or the selected ones) and the expanded lookups.
-pub fn entity(store: &Store, table: &Table, row: &[Json], options: &Options) -> Map<String, Json> {
+/// One entity as JSON: every column (or the selected ones) and the expanded lookups, each a
+/// nested object shaped by its own options, or `null` through an empty lookup.
+pub fn entity(store: &Store, table: &Table, row: &[Json], shape: &Shape) -> Map<String, Json> {
     let mut object = Map::new();
     for (column, value) in table.schema.columns.iter().zip(row) {
-        let selected = options
+        let selected = shape
             .select
             .as_ref()
             .is_none_or(|names| names.iter().any(|n| n == column.name));
@@ -199,8 +177,8 @@ pub fn entity(store: &Store, table: &Table, row: &[Json], options: &Options) -> 
             object.insert(column.name.to_owned(), value.clone());
         }
     }
-    for navigation in &options.expand {
-        let Some(column) = table.schema.navigation(navigation) else {
+    for expansion in &shape.expand {
+        let Some(column) = table.schema.navigation(&expansion.navigation) else {
             continue;
         };
         let target = column
@@ -213,18 +191,17 @@ pub fn entity(store: &Store, table: &Table, row: &[Json], options: &Options) -> 
                 t.find(id).map(|r| (t, r))
             });
         let nested = match target {
-            Some((t, r)) => Json::Object(entity(store, t, r, &Options::default())),
+            Some((t, r)) => Json::Object(entity(store, t, r, &expansion.shape)),
             None => Json::Null,
         };
-        object.insert(navigation.clone(), nested);
+        object.insert(expansion.navigation.clone(), nested);
     }
     object
 }
 
-/// `<Collection>(<select>,<Nav>())`, the context fragment of an answer shaped by options.
-pub fn context_fragment(collection: &str, options: &Options) -> String {
-    let mut parts: Vec<String> = options.select.clone().unwrap_or_default();
-    parts.extend(options.expand.iter().map(|e| format!("{e}()")));
+/// `<Collection>(<select>,<Nav>(<nested>))`, the context fragment of an answer shaped by options.
+pub fn context_fragment(collection: &str, shape: &Shape) -> String {
+    let parts = shape.context_parts();
     if parts.is_empty() {
         collection.to_owned()
     } else {

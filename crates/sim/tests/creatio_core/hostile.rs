@@ -6,7 +6,7 @@ use sim::creatio::{CrmRequest, Reply};
 
 use crate::Harness;
 
-const PIECES: [&str; 24] = [
+const PIECES: [&str; 27] = [
     "/0/odata/",
     "/odata/",
     "Contact",
@@ -20,6 +20,9 @@ const PIECES: [&str; 24] = [
     "$filter",
     "$select",
     "$expand",
+    "$expand=Contact(",
+    ";",
+    "Account",
     "$orderby",
     "$top",
     "$skip",
@@ -74,5 +77,19 @@ fn garbage_cookies_and_login_bodies_are_refused() {
         let mut login = CrmRequest::new("POST", "/ServiceModel/AuthService.svc/Login");
         login.body = body.to_vec();
         assert_eq!(h.send(login).status, 400, "{body:?}");
+    }
+}
+
+#[test]
+fn expand_nested_ten_thousand_deep_is_refused_not_overflowed() {
+    let mut h = Harness::new();
+    h.login("op1", "demo");
+    let depth = 10_000;
+    let expand = format!("{}Owner{}", "Owner($expand=".repeat(depth), ")".repeat(depth));
+    let unbalanced = format!("{}Owner", "Owner($expand=".repeat(depth));
+    for expand in [expand, unbalanced] {
+        let (status, body) = h.get_json(&format!("/0/odata/Contact?$expand={expand}"));
+        assert_eq!(status, 400);
+        assert!(body["error"]["message"].is_string(), "{body}");
     }
 }

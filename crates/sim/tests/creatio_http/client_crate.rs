@@ -131,6 +131,7 @@ async fn session_detects_platform_reads_settings_and_identifies_callers() {
     };
     assert_eq!(contact.name, "Татьяна Новикова");
     assert!(contact.account_id.is_some(), "her account comes along");
+    assert_eq!(contact.account_name.as_deref(), Some("ООО «Ромашка»"));
 
     let Identification::Several(people) = identify(&mut session, &mut identifier, "84951234567").await else {
         panic!("a shared number identifies several")
@@ -145,6 +146,46 @@ async fn session_detects_platform_reads_settings_and_identifies_callers() {
         panic!("an extension identifies the employee")
     };
     assert_eq!(colleague.name, "Иван Петров");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn identified_contacts_bring_their_company_in_the_same_request() {
+    let sim = start(World::default_world()).await;
+    let mut session = session(&sim.endpoints().creatio);
+    let mut identifier = Identifier::new(IdentifyConfig::default());
+    let Start::Ask(lookup) = identifier.start(Instant::now(), "+7 926 555-44-33") else {
+        panic!("a fresh identifier asks")
+    };
+    assert_eq!(lookup.requests().len(), 2, "contacts and accounts, nothing more");
+
+    let Identification::One(buyer) = identify(&mut session, &mut identifier, "+7 926 555-44-33").await else {
+        panic!("one contact expected")
+    };
+    assert_eq!(buyer.name, "Юлия Голубева");
+    assert_eq!(buyer.account_name.as_deref(), Some("ООО «Медтехника»"));
+
+    let Identification::One(private) = identify(&mut session, &mut identifier, "89104445566").await else {
+        panic!("one contact expected")
+    };
+    assert_eq!((private.name.as_str(), private.account_id), ("Виктор Егоров", None));
+    assert_eq!(private.account_name, None, "no account, no company");
+
+    let Identification::One(company) = identify(&mut session, &mut identifier, "84957654321").await else {
+        panic!("one account expected")
+    };
+    assert_eq!(company.kind, SubscriberKind::Account);
+    assert_eq!(company.account_name, None, "an account is its own company");
+
+    let mut plain = Identifier::new(IdentifyConfig {
+        company_names: false,
+        ..IdentifyConfig::default()
+    });
+    let Identification::One(bare) = identify(&mut session, &mut plain, "+7 926 555-44-33").await else {
+        panic!("one contact expected")
+    };
+    assert_eq!(bare.account_id, buyer.account_id, "the account id still comes");
+    assert_eq!(bare.account_name, None);
     sim.shutdown().await;
 }
 

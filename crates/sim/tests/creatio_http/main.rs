@@ -1,11 +1,12 @@
 //! The Creatio stand-in over real HTTP on loopback: a plain HTTP/1.1 client for the wire-level
 //! rules and fault injection, and the `creatio` crate's own `Session`, `Identifier` and `Outbox`
-//! driven by a small driver in this file.
+//! driven by a small driver in this file, and nested `$expand` as OData 4 writes it.
 
 // Test helpers outside #[test] functions may panic: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod client_crate;
+mod nested_expand;
 mod wire;
 
 use std::time::Duration;

@@ -8,12 +8,12 @@ use sim::World;
 
 use crate::{Answer, NoAnswer, control, http, start};
 
-struct Login {
+pub(crate) struct Login {
     cookie: String,
     csrf: String,
 }
 
-async fn login(base: &str, user: &str, password: &str) -> (Answer, Option<Login>) {
+pub(crate) async fn login(base: &str, user: &str, password: &str) -> (Answer, Option<Login>) {
     let body = json!({"UserName": user, "UserPassword": password}).to_string();
     let answer = http(
         base,
@@ -47,7 +47,13 @@ async fn login(base: &str, user: &str, password: &str) -> (Answer, Option<Login>
     (answer, csrf.map(|csrf| Login { cookie, csrf }))
 }
 
-async fn call(base: &str, session: &Login, method: &str, target: &str, body: Option<serde_json::Value>) -> Answer {
+pub(crate) async fn call(
+    base: &str,
+    session: &Login,
+    method: &str,
+    target: &str,
+    body: Option<serde_json::Value>,
+) -> Answer {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     http(
         base,
