@@ -3,6 +3,7 @@
 //
 //   i18n.t(key, params)    the text of `key` in the current language; `{name}` in it is replaced by
 //                          String(params.name); an unknown key falls back to English, then to the key itself.
+//   i18n.sentence(said)    the text of a call-model sentence {key, params, text} (see `sentence` below).
 //   i18n.language()        "ru" or "en": what is shown now.
 //   i18n.choice()          "auto", "ru" or "en": what the operator chose ("auto" follows navigator.language).
 //   i18n.choose(choice)    switches every window and keeps the choice in the configuration file (a Promise).
@@ -103,12 +104,8 @@
       "panel.mute": "Mute",
       "panel.settings": "Settings",
       "panel.unmute": "Unmute",
-      "panel.backlog.waiting": "Call records waiting for Creatio: {count}",
-      "panel.backlog.rejected": "refused by Creatio: {count}",
-      "panel.backlog.waiting_because": "Call records waiting for Creatio: {count} — {reason}",
       "panel.backlog.export": "Export refused records",
       "panel.backlog.exported": "The refused call records were saved to {path}.",
-      "panel.history.offline": "Creatio's call list is not available, showing the calls saved on this computer: {reason}",
       "panel.history.from_creatio": "From Creatio",
       "panel.quality.good": "Sound quality: good (MOS {mos})",
       "panel.quality.fair": "Sound quality: fair (MOS {mos})",
@@ -122,6 +119,87 @@
       "panel.presence.break": "on a break",
       "panel.presence.dnd": "do not disturb",
       "panel.presence.offline": "offline",
+      "panel.not_ready": "The panel is not connected yet.",
+      // The call model's sentences (crates/call/src/sentence.rs declares every key and its parameters; a test holds
+      // this file against it). A plural text is an object of forms picked by {count}.
+      "refusal.no_ringing_call": "There is no ringing call to answer.",
+      "refusal.already_answering": "The call is already being answered.",
+      "refusal.no_call": "There is no call right now.",
+      "refusal.still_ringing": "The call is still ringing: answer or decline it.",
+      "refusal.not_talking": "{what} works only during a conversation.",
+      "refusal.nothing_on_hold": "No call is on hold.",
+      "refusal.already_holding": "A call is already on hold: swap, connect or end the calls first.",
+      "refusal.active_call": "Another call is in progress; swap to switch to the held call.",
+      "refusal.hold_in_progress": "The hold or resume is still being set up; wait a moment.",
+      "refusal.oktell_down": "The PBX connection is being restored; {what} is not available until it is back.",
+      "refusal.needs_oktell": "{what} needs the Oktell PBX; the SIP phone alone cannot do it.",
+      "refusal.no_phone": "No phone is available: the softphone is not registered and Oktell is not connected.",
+      "refusal.no_softphone_leg": "Tones can be sent only in a call on this softphone.",
+      "refusal.bad_digits": "Only the digits 0-9, *, # and A-D can be sent as tones.",
+      "refusal.empty_number": "Enter a number to call.",
+      "refusal.busy": "Finish or hold the current call before dialling another number.",
+      "refusal.cannot_consult": "Consultation calls are possible only during a conversation with nobody on hold.",
+      "refusal.not_in_conference": "There is no conference right now.",
+      "refusal.already_in_conference": "A conference is already in progress.",
+      "refusal.no_card": "The caller has not been found in Creatio.",
+      "refusal.no_popup": "No incoming call window is open.",
+      "refusal.status_unavailable": "The agent status can be changed only while connected to Oktell.",
+      "feature.answer": "answering",
+      "feature.decline": "declining",
+      "feature.hang_up": "hanging up",
+      "feature.dial": "dialling",
+      "feature.hold": "hold",
+      "feature.resume": "resuming",
+      "feature.swap": "swapping calls",
+      "feature.transfer": "transfer",
+      "feature.connect": "connecting two calls",
+      "feature.conference": "a conference",
+      "feature.mute": "mute",
+      "feature.tones": "sending tones",
+      "notice.pbx_cannot": "The PBX cannot do that now: {error}.",
+      "notice.oktell_login_failed": "Oktell login failed: {error}.",
+      "notice.oktell_sync_failed": "Oktell could not load the account: {error}.",
+      "notice.pbx_refused": "The PBX refused the request: {failure}.",
+      "notice.dial_failed": "The call could not be placed: {reason}.",
+      "notice.hold_refused": "The other side refused to hold the call (SIP {status}).",
+      "notice.resume_refused": "The other side refused to resume the call (SIP {status}).",
+      "notice.transfer_failed_status": "The transfer did not go through (SIP {status}); the call stays with you.",
+      "notice.transfer_failed": "The transfer did not go through; the call stays with you.",
+      "notice.call_not_accepted": "The call was not accepted: {status} {reason}.",
+      "health.oktell.connecting": "Connecting to Oktell…",
+      "health.oktell.reconnecting":
+        "The Oktell connection was lost; reconnecting (attempt {attempt}). Calls in progress continue.",
+      "health.oktell.logging_out": "Logging out of Oktell.",
+      "health.oktell.logged_out": "Logged out of Oktell.",
+      "health.oktell.login_refused": "Oktell refused the login: {error}.",
+      "health.oktell.incompatible": "This Oktell server cannot be used: {error}.",
+      "health.oktell.unavailable": "{reason}",
+      "health.sip.registering": "Registering the softphone…",
+      "health.sip.registration_failed": "The softphone could not register ({reason}); retrying in {retry_secs} s.",
+      "health.sip.not_running": "The softphone is not running: {reason}.",
+      "health.sip.unregistered": "The softphone is not registered.",
+      "health.creatio.outage": "{reason}.",
+      "health.creatio.waiting": {
+        one: "{count} call record is waiting to be saved in Creatio.",
+        other: "{count} call records are waiting to be saved in Creatio.",
+      },
+      "health.creatio.waiting_because": {
+        one: "{count} call record is waiting to be saved in Creatio — {reason}.",
+        other: "{count} call records are waiting to be saved in Creatio — {reason}.",
+      },
+      "health.creatio.rejected": {
+        one: "{count} call record was refused by Creatio.",
+        other: "{count} call records were refused by Creatio.",
+      },
+      "health.creatio.history_offline":
+        "Creatio's call list is not available, showing the calls saved on this computer: {reason}",
+      "audio.preferred_unavailable": "{role}: {preferred} is not available; using {using}.",
+      "audio.fell_back": "{role}: {lost} was disconnected; using {using}.",
+      "audio.no_device": "{role}: no device is available ({reason}).",
+      "audio.failed": "The audio devices failed; the call goes on without sound: {reason}.",
+      "audio.role.microphone": "Microphone",
+      "audio.role.headset": "Headset",
+      "audio.role.ringer": "Ringer",
     },
     ru: {
       "app.name": "Oktell Panel",
@@ -208,12 +286,8 @@
       "panel.mute": "Выключить микрофон",
       "panel.settings": "Настройки",
       "panel.unmute": "Включить микрофон",
-      "panel.backlog.waiting": "Записи звонков ждут Creatio: {count}",
-      "panel.backlog.rejected": "отклонено Creatio: {count}",
-      "panel.backlog.waiting_because": "Записи звонков ждут Creatio: {count} — {reason}",
       "panel.backlog.export": "Выгрузить отклонённые записи",
       "panel.backlog.exported": "Отклонённые записи звонков сохранены в {path}.",
-      "panel.history.offline": "Список звонков Creatio недоступен, показаны звонки, сохранённые на этом компьютере: {reason}",
       "panel.history.from_creatio": "Из Creatio",
       "panel.quality.good": "Качество связи: хорошее (MOS {mos})",
       "panel.quality.fair": "Качество связи: среднее (MOS {mos})",
@@ -227,6 +301,92 @@
       "panel.presence.break": "перерыв",
       "panel.presence.dnd": "не беспокоить",
       "panel.presence.offline": "не в сети",
+      "panel.not_ready": "Панель ещё не подключена.",
+      "refusal.no_ringing_call": "Нет входящего звонка, на который можно ответить.",
+      "refusal.already_answering": "Звонок уже принимается.",
+      "refusal.no_call": "Сейчас нет звонка.",
+      "refusal.still_ringing": "Звонок ещё не принят: ответьте или отклоните его.",
+      "refusal.not_talking": "{what} можно только во время разговора.",
+      "refusal.nothing_on_hold": "На удержании нет звонка.",
+      "refusal.already_holding":
+        "Один звонок уже на удержании: сначала переключитесь между звонками, соедините или завершите их.",
+      "refusal.active_call": "Идёт другой разговор; чтобы вернуться к звонку на удержании, нажмите «Переключить».",
+      "refusal.hold_in_progress": "Удержание или возврат звонка ещё выполняется; подождите немного.",
+      "refusal.oktell_down": "Связь с АТС восстанавливается; {what} можно будет, когда она вернётся.",
+      "refusal.needs_oktell": "{what} можно только через АТС Oktell: одного SIP-телефона для этого недостаточно.",
+      "refusal.no_phone": "Телефон недоступен: софтфон не зарегистрирован, а Oktell не подключён.",
+      "refusal.no_softphone_leg": "Тональный набор возможен только в звонке через этот софтфон.",
+      "refusal.bad_digits": "Тональным набором можно отправить только цифры 0–9, *, # и A–D.",
+      "refusal.empty_number": "Введите номер для звонка.",
+      "refusal.busy": "Чтобы набрать другой номер, завершите текущий звонок или поставьте его на удержание.",
+      "refusal.cannot_consult": "Консультация возможна только во время разговора, когда никто не ждёт на удержании.",
+      "refusal.not_in_conference": "Сейчас нет конференции.",
+      "refusal.already_in_conference": "Конференция уже идёт.",
+      "refusal.no_card": "Абонент не найден в Creatio.",
+      "refusal.no_popup": "Окно входящего звонка не открыто.",
+      "refusal.status_unavailable": "Статус оператора можно изменить только при подключении к Oktell.",
+      "feature.answer": "ответить на звонок",
+      "feature.decline": "отклонить звонок",
+      "feature.hang_up": "завершить звонок",
+      "feature.dial": "позвонить",
+      "feature.hold": "поставить звонок на удержание",
+      "feature.resume": "вернуть звонок с удержания",
+      "feature.swap": "переключиться между звонками",
+      "feature.transfer": "перевести звонок",
+      "feature.connect": "соединить два звонка",
+      "feature.conference": "собрать конференцию",
+      "feature.mute": "выключить микрофон",
+      "feature.tones": "воспользоваться тональным набором",
+      "notice.pbx_cannot": "АТС сейчас не может это выполнить: {error}.",
+      "notice.oktell_login_failed": "Не удалось войти в Oktell: {error}.",
+      "notice.oktell_sync_failed": "Oktell не смог загрузить учётную запись: {error}.",
+      "notice.pbx_refused": "АТС отклонила запрос: {failure}.",
+      "notice.dial_failed": "Не удалось позвонить: {reason}.",
+      "notice.hold_refused": "Другая сторона не приняла удержание звонка (SIP {status}).",
+      "notice.resume_refused": "Другая сторона не приняла возврат звонка с удержания (SIP {status}).",
+      "notice.transfer_failed_status": "Перевести звонок не удалось (SIP {status}); звонок остаётся у вас.",
+      "notice.transfer_failed": "Перевести звонок не удалось; звонок остаётся у вас.",
+      "notice.call_not_accepted": "Звонок не принят: {status} {reason}.",
+      "health.oktell.connecting": "Подключение к Oktell…",
+      "health.oktell.reconnecting":
+        "Связь с Oktell потеряна; переподключение (попытка {attempt}). Текущие звонки продолжаются.",
+      "health.oktell.logging_out": "Выход из Oktell.",
+      "health.oktell.logged_out": "Выполнен выход из Oktell.",
+      "health.oktell.login_refused": "Oktell отклонил вход: {error}.",
+      "health.oktell.incompatible": "С этим сервером Oktell работать нельзя: {error}.",
+      "health.oktell.unavailable": "Oktell недоступен: {reason}",
+      "health.sip.registering": "Регистрация софтфона…",
+      "health.sip.registration_failed": "Софтфон не смог зарегистрироваться ({reason}); повтор через {retry_secs} с.",
+      "health.sip.not_running": "Софтфон не работает: {reason}.",
+      "health.sip.unregistered": "Софтфон не зарегистрирован.",
+      "health.creatio.outage": "Сбой Creatio: {reason}.",
+      "health.creatio.waiting": {
+        one: "{count} запись о звонке ждёт сохранения в Creatio.",
+        few: "{count} записи о звонках ждут сохранения в Creatio.",
+        many: "{count} записей о звонках ждут сохранения в Creatio.",
+        other: "{count} записи о звонках ждут сохранения в Creatio.",
+      },
+      "health.creatio.waiting_because": {
+        one: "{count} запись о звонке ждёт сохранения в Creatio — {reason}.",
+        few: "{count} записи о звонках ждут сохранения в Creatio — {reason}.",
+        many: "{count} записей о звонках ждут сохранения в Creatio — {reason}.",
+        other: "{count} записи о звонках ждут сохранения в Creatio — {reason}.",
+      },
+      "health.creatio.rejected": {
+        one: "Creatio отклонила {count} запись о звонке.",
+        few: "Creatio отклонила {count} записи о звонках.",
+        many: "Creatio отклонила {count} записей о звонках.",
+        other: "Creatio отклонила {count} записи о звонках.",
+      },
+      "health.creatio.history_offline":
+        "Список звонков Creatio недоступен, показаны звонки, сохранённые на этом компьютере: {reason}",
+      "audio.preferred_unavailable": "{role}: устройство «{preferred}» недоступно, используется «{using}».",
+      "audio.fell_back": "{role}: устройство «{lost}» отключено, теперь используется «{using}».",
+      "audio.no_device": "{role}: нет доступного устройства ({reason}).",
+      "audio.failed": "Звуковые устройства не работают, звонок продолжается без звука: {reason}.",
+      "audio.role.microphone": "Микрофон",
+      "audio.role.headset": "Гарнитура",
+      "audio.role.ringer": "Звонок",
     },
   };
 
@@ -249,14 +409,54 @@
     return SUPPORTED.includes(chosen) ? chosen : systemLanguage();
   }
 
+  // A plural text is an object of CLDR forms ({one, few, many, other}); `count` picks one.
+  function pluralForm(forms, count) {
+    let form = "other";
+    try {
+      form = new Intl.PluralRules(language()).select(Number(count));
+    } catch (err) {
+      form = Number(count) === 1 ? "one" : "other";
+    }
+    return forms[form] ?? forms.other ?? "";
+  }
+
   function t(key, params) {
-    const text = dictionaries[language()][key] ?? dictionaries.en[key] ?? key;
+    let text = dictionaries[language()][key] ?? dictionaries.en[key] ?? key;
+    if (typeof text === "object") {
+      text = pluralForm(text, params?.count);
+    }
     if (!params) {
       return text;
     }
     return text.replace(/\{(\w+)\}/g, (whole, name) =>
       Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
     );
+  }
+
+  // A sentence of the call model ({key, params, text}): its key's text in the current language, with terms
+  // ({term: key}) translated too; a term that starts the sentence gets a capital letter. Other parameters (device
+  // names, causes from outside) go in as they are. A key this file does not know shows the model's English text.
+  function sentence(said) {
+    if (!said) {
+      return "";
+    }
+    const known = dictionaries[language()][said.key] ?? dictionaries.en[said.key];
+    if (known === undefined) {
+      return String(said.text ?? said.key ?? "");
+    }
+    const given = said.params ?? {};
+    const template = t(said.key, "count" in given ? { count: given.count } : undefined);
+    const leading = /^\{(\w+)\}/.exec(template)?.[1];
+    const params = {};
+    for (const [name, value] of Object.entries(given)) {
+      if (value !== null && typeof value === "object" && "term" in value) {
+        const word = t(value.term);
+        params[name] = name === leading ? word.charAt(0).toLocaleUpperCase(language()) + word.slice(1) : word;
+      } else {
+        params[name] = value;
+      }
+    }
+    return t(said.key, params);
   }
 
   const ATTRIBUTES = [
@@ -308,6 +508,7 @@
 
   window.i18n = {
     t,
+    sentence,
     language,
     choice: () => chosen,
     choose,

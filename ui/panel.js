@@ -37,6 +37,8 @@ const CALL_STATE_WORDS = {
 const OUTCOME_WORDS = { answered: "answered", missed: "missed", declined: "declined", not_connected: "not connected" };
 // The words of this window's newer parts come from i18n.js (ru and en).
 const t = (key, params) => window.i18n.t(key, params);
+// A sentence of the call model in the current language; `fallback` (the view's English text) when there is none.
+const say = (said, fallback) => (said ? window.i18n.sentence(said) : (fallback ?? ""));
 const PRESENCE_KEYS = ["ready", "busy", "break", "dnd", "offline"];
 const CALL_ACTIONS = [
   "answer",
@@ -155,17 +157,7 @@ async function exportRejected() {
 
 function renderBacklog(creatio) {
   const backlog = document.getElementById("backlog");
-  const parts = [];
-  if (creatio.waiting > 0) {
-    parts.push(
-      creatio.wait_reason
-        ? t("panel.backlog.waiting_because", { count: creatio.waiting, reason: creatio.wait_reason })
-        : t("panel.backlog.waiting", { count: creatio.waiting }),
-    );
-  }
-  if (creatio.rejected > 0) {
-    parts.push(t("panel.backlog.rejected", { count: creatio.rejected }));
-  }
+  const parts = [creatio.waiting_sentence, creatio.rejected_sentence].filter(Boolean).map((said) => say(said));
   const note = exportNote;
   backlog.hidden = parts.length === 0 && note === null;
   // Rebuilt only when the words change: the view arrives every second during a call, and rebuilding would drop
@@ -175,7 +167,7 @@ function renderBacklog(creatio) {
     return;
   }
   backlog.dataset.signature = signature;
-  const children = [document.createTextNode(parts.join(" · "))];
+  const children = [document.createTextNode(parts.join(" "))];
   if (creatio.rejected > 0) {
     const button = document.createElement("button");
     button.type = "button";
@@ -188,6 +180,27 @@ function renderBacklog(creatio) {
     children.push(document.createTextNode(` ${note}`));
   }
   backlog.replaceChildren(...children);
+}
+
+// The Creatio line of the header: the outage, then the waiting and refused records.
+function creatioDetail(creatio) {
+  const said = [creatio.outage_sentence, creatio.waiting_sentence, creatio.rejected_sentence].filter(Boolean);
+  return said.length > 0 ? said.map((s) => say(s)).join(" ") : creatio.message;
+}
+
+// What is wrong with the call's audio devices, one line each: the call goes on, but the operator hears it
+// elsewhere, or not at all.
+function renderAudioWarnings(call) {
+  const list = document.getElementById("call-audio");
+  const warnings = call?.audio_warnings ?? [];
+  list.hidden = warnings.length === 0;
+  list.replaceChildren(
+    ...warnings.map((said) => {
+      const item = document.createElement("li");
+      item.textContent = say(said);
+      return item;
+    }),
+  );
 }
 
 function qualityWords(tenths) {
@@ -254,6 +267,7 @@ function renderCall(view) {
   }
   const quality = document.getElementById("call-quality");
   quality.hidden = call === null || call.quality_mos_tenths === null || call.quality_mos_tenths === undefined;
+  renderAudioWarnings(call);
   if (call === null) {
     return;
   }
@@ -316,9 +330,9 @@ function renderHistory(view) {
   const list = document.getElementById("history");
   document.getElementById("history-empty").hidden = view.history.length > 0;
   const offline = document.getElementById("history-offline");
-  const offlineReason = view.health.creatio.history_offline;
-  offline.hidden = !offlineReason;
-  offline.textContent = offlineReason ? t("panel.history.offline", { reason: offlineReason }) : "";
+  const creatio = view.health.creatio;
+  offline.hidden = !creatio.history_offline;
+  offline.textContent = creatio.history_offline ? say(creatio.history_offline_sentence, creatio.history_offline) : "";
   const badge = document.getElementById("missed-seen");
   badge.hidden = view.missed_unseen === 0 || !view.actions.includes("mark_missed_seen");
   badge.textContent = t("panel.missed.count", { count: view.missed_unseen });
@@ -369,13 +383,13 @@ function render(view) {
   lastView = view;
   renderAgent(view);
   renderSystems([
-    { system: "oktell", ...view.health.oktell, detail: view.health.oktell.message },
-    { system: "sip", ...view.health.sip, detail: view.health.sip.message },
-    { system: "creatio", ...view.health.creatio, detail: view.health.creatio.message },
+    { system: "oktell", ...view.health.oktell, detail: say(view.health.oktell.sentence, view.health.oktell.message) },
+    { system: "sip", ...view.health.sip, detail: say(view.health.sip.sentence, view.health.sip.message) },
+    { system: "creatio", ...view.health.creatio, detail: creatioDetail(view.health.creatio) },
   ]);
   const notice = document.getElementById("notice");
   notice.hidden = !view.notice;
-  notice.textContent = view.notice ?? "";
+  notice.textContent = view.notice ? say(view.notice_sentence, view.notice) : "";
   renderBacklog(view.health.creatio);
   renderCall(view);
   renderHeld(view);
@@ -387,9 +401,13 @@ async function send(command) {
   try {
     await invoke("command", { command });
   } catch (err) {
-    // The refusal's sentence also arrives in the view's notice; this covers "not ready" and malformed commands.
+    // A refusal's sentence arrives in the view's notice, in the operator's language; this covers "not ready" and
+    // malformed commands.
+    if (err && err.code === "rejected" && lastView !== null && lastView.notice) {
+      return;
+    }
     const notice = document.getElementById("notice");
-    notice.textContent = err && err.message ? err.message : String(err);
+    notice.textContent = err && err.code === "not_ready" ? t("panel.not_ready") : err && err.message ? err.message : String(err);
     notice.hidden = false;
   }
 }

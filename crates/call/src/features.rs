@@ -8,7 +8,7 @@ use creatio::identify::{Identification, SubscriberKind};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::Refusal;
+use crate::error::{Feature, Refusal};
 use crate::input::UiCommand;
 use crate::model::{CallModel, Control, DialogState, Lookup, Phase, SipHold, SipLink};
 
@@ -109,7 +109,7 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
             Refusal::NotTalking { what }
         }
     };
-    let needs_oktell = |what: &'static str| match control {
+    let needs_oktell = |what: Feature| match control {
         Control::Oktell => Ok(()),
         Control::OktellDown => Err(Refusal::OktellDown { what }),
         Control::Sip => Err(Refusal::NeedsOktell { what }),
@@ -123,7 +123,7 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
             match control {
                 Control::Oktell => Ok(()),
                 _ if call.dialog.is_some_and(|d| d.state == DialogState::Ringing) => Ok(()),
-                Control::OktellDown => Err(Refusal::OktellDown { what: "answering" }),
+                Control::OktellDown => Err(Refusal::OktellDown { what: Feature::Answer }),
                 Control::Sip => Err(Refusal::NoRingingCall),
             }
         }
@@ -134,7 +134,7 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
             match control {
                 Control::Oktell if call.oktell.is_some() => Ok(()),
                 _ if call.dialog.is_some_and(|d| d.state == DialogState::Ringing) => Ok(()),
-                Control::OktellDown => Err(Refusal::OktellDown { what: "declining" }),
+                Control::OktellDown => Err(Refusal::OktellDown { what: Feature::Decline }),
                 _ => Err(Refusal::NoRingingCall),
             }
         }
@@ -148,18 +148,18 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
             match control {
                 Control::Oktell if call.oktell.is_some() => Ok(()),
                 _ if call.dialog.is_some() => Ok(()),
-                Control::OktellDown => Err(Refusal::OktellDown { what: "hanging up" }),
+                Control::OktellDown => Err(Refusal::OktellDown { what: Feature::HangUp }),
                 _ => Err(Refusal::NoCall),
             }
         }
         Action::Hold => {
-            let call = talking.ok_or(not_talking("Hold"))?;
+            let call = talking.ok_or(not_talking(Feature::Hold))?;
             if held.is_some() {
                 return Err(Refusal::AlreadyHolding);
             }
             match control {
                 Control::Sip => sip_hold_state(call.dialog.map(|d| d.hold), SipHold::None),
-                _ => needs_oktell("hold"),
+                _ => needs_oktell(Feature::Hold),
             }
         }
         Action::Resume => {
@@ -169,18 +169,18 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
             }
             match control {
                 Control::Sip => sip_hold_state(call.dialog.map(|d| d.hold), SipHold::Held),
-                _ => needs_oktell("resuming"),
+                _ => needs_oktell(Feature::Resume),
             }
         }
         Action::Swap => {
-            let call = talking.ok_or(not_talking("Swapping calls"))?;
+            let call = talking.ok_or(not_talking(Feature::Swap))?;
             let other = held.ok_or(Refusal::NothingOnHold)?;
             match control {
                 Control::Sip => {
                     sip_hold_state(call.dialog.map(|d| d.hold), SipHold::None)?;
                     sip_hold_state(other.dialog.map(|d| d.hold), SipHold::Held)
                 }
-                _ => needs_oktell("swapping calls"),
+                _ => needs_oktell(Feature::Swap),
             }
         }
         Action::Dial => {
@@ -202,7 +202,7 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
         }
         // Only the softphone has a microphone to mute: a SIP call that is up.
         Action::ToggleMute => {
-            let call = talking.ok_or(not_talking("Mute"))?;
+            let call = talking.ok_or(not_talking(Feature::Mute))?;
             match call.dialog {
                 Some(d) if d.state == DialogState::Established => Ok(()),
                 _ => Err(Refusal::NoSoftphoneLeg),
@@ -211,54 +211,54 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
         Action::Transfer => {
             let call = current
                 .filter(|c| matches!(c.phase, Phase::Talking | Phase::Dialling { .. }))
-                .ok_or(not_talking("Transfer"))?;
+                .ok_or(not_talking(Feature::Transfer))?;
             match control {
                 // A REFER needs a confirmed dialog that is not in the middle of a re-INVITE.
                 Control::Sip => {
-                    talking.ok_or(not_talking("Transfer"))?;
+                    talking.ok_or(not_talking(Feature::Transfer))?;
                     established(call)?;
                     sip_hold_state(call.dialog.map(|d| d.hold), SipHold::None)
                 }
-                _ => needs_oktell("Transfer"),
+                _ => needs_oktell(Feature::Transfer),
             }
         }
         Action::Connect => {
             let call = current
                 .filter(|c| matches!(c.phase, Phase::Talking | Phase::Dialling { .. }))
-                .ok_or(not_talking("Connecting two calls"))?;
+                .ok_or(not_talking(Feature::Connect))?;
             let other = held.ok_or(Refusal::NothingOnHold)?;
             match control {
                 Control::Sip => {
-                    talking.ok_or(not_talking("Connecting two calls"))?;
+                    talking.ok_or(not_talking(Feature::Connect))?;
                     established(call)?;
                     established(other)?;
                     sip_hold_state(other.dialog.map(|d| d.hold), SipHold::Held)
                 }
-                _ => needs_oktell("Connecting two calls"),
+                _ => needs_oktell(Feature::Connect),
             }
         }
         Action::ConferenceStart => {
             if in_conference {
                 return Err(Refusal::AlreadyInConference);
             }
-            talking.ok_or(not_talking("A conference"))?;
-            needs_oktell("A conference")
+            talking.ok_or(not_talking(Feature::Conference))?;
+            needs_oktell(Feature::Conference)
         }
         Action::ConferenceAddHeld => {
             if !in_conference {
                 return Err(Refusal::NotInConference);
             }
             held.ok_or(Refusal::NothingOnHold)?;
-            needs_oktell("A conference")
+            needs_oktell(Feature::Conference)
         }
         Action::ConferenceLeave => {
             if !in_conference {
                 return Err(Refusal::NotInConference);
             }
-            needs_oktell("A conference")
+            needs_oktell(Feature::Conference)
         }
         Action::Dtmf => {
-            let call = talking.ok_or(not_talking("Sending tones"))?;
+            let call = talking.ok_or(not_talking(Feature::Tones))?;
             match call.dialog {
                 Some(d) if d.state == DialogState::Established => Ok(()),
                 _ => Err(Refusal::NoSoftphoneLeg),
@@ -303,7 +303,7 @@ pub(crate) fn card_target<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>) 
 fn dial_control<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, control: Control) -> Result<(), Refusal> {
     match control {
         Control::Oktell => Ok(()),
-        Control::OktellDown => Err(Refusal::OktellDown { what: "dialling" }),
+        Control::OktellDown => Err(Refusal::OktellDown { what: Feature::Dial }),
         Control::Sip if model.sip == SipLink::Registered => Ok(()),
         Control::Sip => Err(Refusal::NoPhone),
     }
@@ -322,6 +322,6 @@ fn sip_hold_state(actual: Option<SipHold>, expected: SipHold) -> Result<(), Refu
     match actual {
         Some(hold) if hold == expected => Ok(()),
         Some(_) => Err(Refusal::HoldInProgress),
-        None => Err(Refusal::NotTalking { what: "Hold" }),
+        None => Err(Refusal::NotTalking { what: Feature::Hold }),
     }
 }

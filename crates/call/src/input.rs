@@ -17,6 +17,7 @@ use sip::sdp::Direction;
 use sip::ua::UaEvent;
 
 use crate::CallId;
+use crate::audio::AudioNews;
 
 /// One input for the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +34,14 @@ pub enum CallInput<D> {
     Sip(SipEvent<D>),
     /// A Creatio answer or status change.
     Creatio(CreatioInput),
+    /// News about the audio devices of a dialog (a headset unplugged, no sound card): shown
+    /// on its call until the device is back or the call ends.
+    Audio {
+        /// The dialog.
+        dialog: D,
+        /// What happened.
+        news: AudioNews,
+    },
     /// A fresh quality estimate of a dialog's audio.
     Quality {
         /// The dialog.

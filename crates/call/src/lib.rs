@@ -24,8 +24,11 @@
 //! Modules: [`input`] (what comes in), [`model`] (the state and its transitions),
 //! [`correlate`] (one call from an Oktell ring and a SIP INVITE), [`features`] (what is
 //! possible now), [`effect`] (what goes out), [`view`] (what the UI renders), [`history`],
-//! [`phone`] (number matching and display), [`error`] (refusals as sentences).
+//! [`phone`] (number matching and display), [`error`] (refusals as sentences), [`sentence`]
+//! (every sentence for the operator, with a key the UI translates), [`audio`] (a call's
+//! device trouble).
 
+pub mod audio;
 pub mod correlate;
 pub mod effect;
 pub mod error;
@@ -34,12 +37,15 @@ pub mod history;
 pub mod input;
 pub mod model;
 pub mod phone;
+pub mod sentence;
 pub mod view;
 
+pub use audio::{AudioNews, AudioRole, AudioTrouble};
 pub use effect::{CreatioEffect, Effect, Notification, NotificationKind, SipAction};
-pub use error::{CommandRejected, Refusal};
+pub use error::{CommandRejected, Feature, Refusal};
 pub use features::Action;
 pub use history::{HistoryEntry, Outcome};
 pub use input::{CallInput, CreatioInput, OutboxSummary, SipEvent, StatusChoice, UiCommand};
 pub use model::{CallConfig, CallId, CallModel, CardOpen};
+pub use sentence::{Key, Notice, Param, Phrase, Sentence, Status};
 pub use view::PanelView;

@@ -34,13 +34,15 @@ use serde::Deserialize;
 use sip::invite::EndReason;
 use uuid::Uuid;
 
+use crate::audio::AudioState;
 use crate::correlate::{self, Ring};
 use crate::effect::{CreatioEffect, Effect, Notification, NotificationKind, SipAction};
-use crate::error::{CommandRejected, Refusal};
+use crate::error::{CommandRejected, Feature, Refusal};
 use crate::features::{self, Action};
 use crate::history::{History, HistoryEntry, Outcome, Source};
 use crate::input::{CallInput, CreatioInput, OutboxSummary, SipEvent, StatusChoice, UiCommand};
 use crate::phone;
+use crate::sentence::{Notice, Phrase, Sentence, Status};
 use crate::view::{self, PanelView};
 
 /// When the Creatio card of an identified caller opens by itself.
@@ -193,6 +195,8 @@ pub(crate) struct Call<D> {
     pub(crate) quality: Option<u8>,
     /// The Creatio `Call` record's create has been written.
     pub(crate) record_created: bool,
+    /// What went wrong with the softphone's devices on this call.
+    pub(crate) audio: AudioState,
 }
 
 impl<D> Call<D> {
@@ -231,7 +235,7 @@ pub(crate) enum OktellLink {
     },
     /// Stopped or refused; the sentence says why.
     Down {
-        message: String,
+        status: Status,
     },
 }
 
@@ -241,7 +245,7 @@ pub(crate) enum SipLink {
     NotConfigured,
     Registering,
     Registered,
-    Failed { message: String },
+    Failed { status: Status },
     Unregistered,
 }
 
@@ -291,7 +295,7 @@ pub struct CallModel<D> {
     pub(crate) calls: Vec<Call<D>>,
     pub(crate) history: History,
     pending_dial: Option<PendingDial>,
-    pub(crate) notice: Option<String>,
+    pub(crate) notice: Option<Sentence>,
     ringtone: bool,
     popup: bool,
     view: PanelView,
@@ -363,10 +367,21 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
         let mut fx = Vec::new();
         match input {
             CallInput::Oktell(event) => self.on_oktell(now, event, &mut fx),
-            CallInput::OktellUnavailable(message) => self.oktell.link = OktellLink::Down { message },
-            CallInput::OktellRefused(error) => self.notice = Some(format!("The PBX cannot do that now: {error}.")),
+            CallInput::OktellUnavailable(reason) => {
+                self.oktell.link = OktellLink::Down {
+                    status: Status::OktellUnavailable { reason },
+                };
+            }
+            CallInput::OktellRefused(error) => self.say(Notice::PbxCannot {
+                error: error.to_string(),
+            }),
             CallInput::Sip(event) => self.on_sip(now, event, &mut fx),
             CallInput::Creatio(input) => self.on_creatio(input, &mut fx),
+            CallInput::Audio { dialog, news } => {
+                if let Some(call) = self.by_dialog_mut(dialog) {
+                    call.audio.apply(news);
+                }
+            }
             CallInput::Quality { dialog, estimate } => {
                 if let Some(call) = self.by_dialog_mut(dialog) {
                     call.quality = Some((estimate.mos.clamp(1.0, 5.0) * 10.0).round() as u8);
@@ -375,7 +390,7 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
             CallInput::Ui(command) => {
                 if let Err(rejected) = self.command(now, command, &mut fx) {
                     tracing::info!(action = ?rejected.action, reason = %rejected.reason, "command refused");
-                    self.notice = Some(rejected.to_string());
+                    self.notice = Some(rejected.reason.sentence());
                     fx.push(Effect::Rejected(rejected));
                 }
             }
@@ -402,18 +417,22 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                     ConnectionState::Connected => OktellLink::Connected,
                     ConnectionState::Reconnecting { attempt, .. } => OktellLink::Reconnecting { attempt },
                     ConnectionState::LoggingOut => OktellLink::Down {
-                        message: "Logging out of Oktell.".into(),
+                        status: Status::OktellLoggingOut,
                     },
                     ConnectionState::Closed(reason) => OktellLink::Down {
-                        message: closed_sentence(&reason),
+                        status: closed_status(&reason),
                     },
                 };
             }
             OktellEvent::LoginFailed(error) => {
-                self.notice = Some(format!("Oktell login failed: {error}."));
+                self.say(Notice::OktellLoginFailed {
+                    error: error.to_string(),
+                });
             }
             OktellEvent::SyncFailed(error) => {
-                self.notice = Some(format!("Oktell could not load the account: {error}."));
+                self.say(Notice::OktellSyncFailed {
+                    error: error.to_string(),
+                });
             }
             OktellEvent::Agent(agent) => self.oktell.agent = Some(agent),
             OktellEvent::BreakReasons(reasons) => self.oktell.break_reasons = reasons,
@@ -428,7 +447,9 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
             }
             OktellEvent::Line(line) => self.reconcile(now, &line, fx),
             OktellEvent::CommandFailed { failure, .. } => {
-                self.notice = Some(format!("The PBX refused the request: {failure}."));
+                self.say(Notice::PbxRefused {
+                    failure: failure.to_string(),
+                });
             }
             _ => {}
         }
@@ -570,10 +591,10 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
             SipEvent::Registered => self.sip = SipLink::Registered,
             SipEvent::RegistrationFailed { reason, retry_in } => {
                 self.sip = SipLink::Failed {
-                    message: format!(
-                        "The softphone could not register ({reason}); retrying in {} s.",
-                        retry_in.as_secs().max(1)
-                    ),
+                    status: Status::SipRegistrationFailed {
+                        reason,
+                        retry_secs: retry_in.as_secs().max(1),
+                    },
                 };
             }
             SipEvent::Unregistered => self.sip = SipLink::Unregistered,
@@ -590,7 +611,7 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                 }
             }
             SipEvent::DialFailed { call, reason } => {
-                self.notice = Some(format!("The call could not be placed: {reason}."));
+                self.say(Notice::DialFailed { reason });
                 if let Some(index) = self.index(call) {
                     self.finish(index, now, fx);
                 }
@@ -635,27 +656,25 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                 if let Some(call) = self.by_dialog_mut(dialog)
                     && let Some(d) = call.dialog.as_mut()
                 {
-                    let (was, what) = match d.hold {
-                        SipHold::ResumeRequested => (SipHold::Held, "resume"),
-                        _ => (SipHold::None, "hold"),
+                    let (was, notice) = match d.hold {
+                        SipHold::ResumeRequested => (SipHold::Held, Notice::ResumeRefused { status }),
+                        _ => (SipHold::None, Notice::HoldRefused { status }),
                     };
                     d.hold = was;
-                    self.notice = Some(format!("The other side refused to {what} the call (SIP {status})."));
+                    self.say(notice);
                 }
             }
             SipEvent::TransferFailed { dialog, status } => {
                 if self.by_dialog_mut(dialog).is_some() {
-                    self.notice = Some(match status {
-                        Some(status) => {
-                            format!("The transfer did not go through (SIP {status}); the call stays with you.")
-                        }
-                        None => "The transfer did not go through; the call stays with you.".into(),
+                    self.say(match status {
+                        Some(status) => Notice::TransferFailedStatus { status },
+                        None => Notice::TransferFailed,
                     });
                 }
             }
             SipEvent::Stopped { reason } => {
                 self.sip = SipLink::Failed {
-                    message: format!("The softphone is not running: {reason}."),
+                    status: Status::SipNotRunning { reason },
                 };
                 // Its dialogs died with it: each ends as if the transport had failed.
                 let dialogs: Vec<D> = self.calls.iter().filter_map(|c| c.dialog.map(|d| d.handle)).collect();
@@ -684,7 +703,10 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                         .get(index)
                         .is_some_and(|c| c.answered.is_none() && c.direction == RecordDirection::Outgoing)
                 {
-                    self.notice = Some(format!("The call was not accepted: {status} {reason}."));
+                    self.say(Notice::CallNotAccepted {
+                        status: *status,
+                        reason: reason.clone(),
+                    });
                 }
                 // While Oktell is connected it reports the party's end itself; during an outage
                 // the dialog was the only live evidence of the call.
@@ -858,7 +880,9 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
             UiCommand::Hold => match control {
                 Control::Oktell => fx.push(Effect::Oktell(oktell::Command::Hold)),
                 _ => {
-                    let index = self.current().ok_or(refuse(Refusal::NotTalking { what: "Hold" }))?;
+                    let index = self
+                        .current()
+                        .ok_or(refuse(Refusal::NotTalking { what: Feature::Hold }))?;
                     self.sip_hold(index, true, fx);
                 }
             },
@@ -886,7 +910,7 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                 _ => {
                     let current = self
                         .current()
-                        .ok_or(refuse(Refusal::NotTalking { what: "Swapping calls" }))?;
+                        .ok_or(refuse(Refusal::NotTalking { what: Feature::Swap }))?;
                     let held = self.held().ok_or(refuse(Refusal::NothingOnHold))?;
                     self.sip_hold(current, true, fx);
                     self.sip_hold(held, false, fx);
@@ -1040,6 +1064,11 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
         }
     }
 
+    /// Shows a notice until the next accepted command.
+    fn say(&mut self, notice: Notice) {
+        self.notice = Some(notice.sentence());
+    }
+
     // ---- queries used by features and view ----
 
     pub(crate) fn control(&self) -> Control {
@@ -1123,6 +1152,7 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
             notified: false,
             quality: None,
             record_created: false,
+            audio: AudioState::default(),
         });
         let index = self.calls.len() - 1;
         self.identify(index, fx);
@@ -1378,10 +1408,14 @@ fn set_phase<D>(call: &mut Call<D>, phase: Phase, now: Instant, talk_since: Opti
     call.phase = phase;
 }
 
-fn closed_sentence(reason: &oktell::CloseReason) -> String {
+fn closed_status(reason: &oktell::CloseReason) -> Status {
     match reason {
-        oktell::CloseReason::LoggedOut | oktell::CloseReason::Shutdown => "Logged out of Oktell.".into(),
-        oktell::CloseReason::LoginRefused(error) => format!("Oktell refused the login: {error}."),
-        oktell::CloseReason::Incompatible(error) => format!("This Oktell server cannot be used: {error}."),
+        oktell::CloseReason::LoggedOut | oktell::CloseReason::Shutdown => Status::OktellLoggedOut,
+        oktell::CloseReason::LoginRefused(error) => Status::OktellLoginRefused {
+            error: error.to_string(),
+        },
+        oktell::CloseReason::Incompatible(error) => Status::OktellIncompatible {
+            error: error.to_string(),
+        },
     }
 }

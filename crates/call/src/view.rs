@@ -5,6 +5,10 @@
 //! window can drop a view whose `rev` it has already shown. Times are whole seconds counted
 //! by the model (`elapsed_secs`, `talk_secs`, refreshed by the once-a-second tick) or Unix
 //! milliseconds (`started_unix_ms`); the UI keeps no clock of its own.
+//!
+//! Every sentence for the operator comes twice: as English text (`notice`, `message`, ...),
+//! which logs and older readers use, and as a [`Sentence`] (`notice_sentence`, `sentence`,
+//! ...) with a key the UI translates.
 
 use creatio::calls::Direction as RecordDirection;
 use creatio::identify::{Identification, SubscriberKind};
@@ -16,6 +20,7 @@ use uuid::Uuid;
 use crate::features::{self, Action};
 use crate::history::HistoryEntry;
 use crate::model::{Call, CallModel, Control, Lookup, OktellLink, Party, Phase, SipLink};
+use crate::sentence::{Phrase, Sentence, Status};
 use crate::{CallId, phone};
 
 /// The whole panel.
@@ -49,6 +54,8 @@ pub struct PanelView {
     pub actions: Vec<Action>,
     /// The last refusal or error, as a sentence; cleared by the next accepted command.
     pub notice: Option<String>,
+    /// The same, to translate.
+    pub notice_sentence: Option<Sentence>,
 }
 
 /// The tray icon.
@@ -123,6 +130,9 @@ pub struct CallView {
     pub quality_mos_tenths: Option<u8>,
     /// The operator muted the softphone's microphone on this call.
     pub muted: bool,
+    /// What is wrong with the softphone's devices on this call (a headset unplugged, no
+    /// sound), oldest first; empty when all is well.
+    pub audio_warnings: Vec<Sentence>,
 }
 
 /// A party: caller, callee, queue entry or conference member.
@@ -192,6 +202,8 @@ pub struct SystemHealth {
     pub state: &'static str,
     /// A sentence for anything but `ok`.
     pub message: Option<String>,
+    /// The same, to translate.
+    pub sentence: Option<Sentence>,
 }
 
 /// Creatio's state as the outbox sees it.
@@ -199,8 +211,14 @@ pub struct SystemHealth {
 pub struct CreatioHealth {
     /// `ok`, `behind` (records waiting) or `down` (an outage).
     pub state: &'static str,
-    /// A sentence for anything but `ok`.
+    /// A sentence for anything but `ok`: the outage, the waiting and the refused records together.
     pub message: Option<String>,
+    /// The outage, to translate.
+    pub outage_sentence: Option<Sentence>,
+    /// The waiting records and why they wait, to translate.
+    pub waiting_sentence: Option<Sentence>,
+    /// The refused records, to translate.
+    pub rejected_sentence: Option<Sentence>,
     /// Call records waiting to be written.
     pub waiting: usize,
     /// Call records Creatio refused.
@@ -209,6 +227,8 @@ pub struct CreatioHealth {
     pub wait_reason: Option<String>,
     /// Why the history shows the outbox's local copy of Creatio's list, as a sentence; `None` when Creatio answered.
     pub history_offline: Option<String>,
+    /// The same in a sentence, to translate.
+    pub history_offline_sentence: Option<Sentence>,
 }
 
 /// Builds the view of the model's state (with `rev` 0: the model numbers it).
@@ -253,7 +273,8 @@ pub(crate) fn build<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>) -> Pan
         missed_unseen: model.history.unseen_missed(),
         health: health(model),
         actions: features::allowed(model),
-        notice: model.notice.clone(),
+        notice: model.notice.as_ref().map(|s| s.text.clone()),
+        notice_sentence: model.notice.clone(),
     }
 }
 
@@ -331,6 +352,7 @@ fn call<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, c: &Call<D>) -> Ca
         held_by_remote: c.dialog.is_some_and(|d| d.held_by_remote),
         quality_mos_tenths: c.quality,
         muted: c.dialog.is_some_and(|d| d.muted),
+        audio_warnings: c.audio.troubles().iter().map(Phrase::sentence).collect(),
     }
 }
 
@@ -398,84 +420,70 @@ fn presence(code: Option<i64>) -> &'static str {
 
 fn health<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>) -> HealthView {
     let oktell = match &model.oktell.link {
-        OktellLink::NotConfigured => SystemHealth {
-            state: "not_configured",
-            message: None,
-        },
-        OktellLink::Connecting => SystemHealth {
-            state: "connecting",
-            message: Some("Connecting to Oktell…".into()),
-        },
-        OktellLink::Connected => SystemHealth {
-            state: "ok",
-            message: None,
-        },
-        OktellLink::Reconnecting { attempt } => SystemHealth {
-            state: "connecting",
-            message: Some(format!(
-                "The Oktell connection was lost; reconnecting (attempt {attempt}). Calls in progress continue."
-            )),
-        },
-        OktellLink::Down { message } => SystemHealth {
-            state: "down",
-            message: Some(message.clone()),
-        },
+        OktellLink::NotConfigured => SystemHealth::new("not_configured", None),
+        OktellLink::Connecting => SystemHealth::new("connecting", Some(Status::OktellConnecting)),
+        OktellLink::Connected => SystemHealth::new("ok", None),
+        OktellLink::Reconnecting { attempt } => {
+            SystemHealth::new("connecting", Some(Status::OktellReconnecting { attempt: *attempt }))
+        }
+        OktellLink::Down { status } => SystemHealth::new("down", Some(status.clone())),
     };
     let sip = match &model.sip {
-        SipLink::NotConfigured => SystemHealth {
-            state: "not_configured",
-            message: None,
-        },
-        SipLink::Registering => SystemHealth {
-            state: "connecting",
-            message: Some("Registering the softphone…".into()),
-        },
-        SipLink::Registered => SystemHealth {
-            state: "ok",
-            message: None,
-        },
-        SipLink::Failed { message } => SystemHealth {
-            state: "down",
-            message: Some(message.clone()),
-        },
-        SipLink::Unregistered => SystemHealth {
-            state: "down",
-            message: Some("The softphone is not registered.".into()),
-        },
+        SipLink::NotConfigured => SystemHealth::new("not_configured", None),
+        SipLink::Registering => SystemHealth::new("connecting", Some(Status::SipRegistering)),
+        SipLink::Registered => SystemHealth::new("ok", None),
+        SipLink::Failed { status } => SystemHealth::new("down", Some(status.clone())),
+        SipLink::Unregistered => SystemHealth::new("down", Some(Status::SipUnregistered)),
     };
     let outbox = &model.creatio;
     let wait_reason = model.creatio_wait_reason.clone().filter(|_| outbox.waiting > 0);
-    let waiting = match outbox.waiting {
-        0 => None,
-        1 => Some("1 call record is waiting to be saved in Creatio".to_owned()),
-        n => Some(format!("{n} call records are waiting to be saved in Creatio")),
-    }
-    .map(|count| match &wait_reason {
-        Some(reason) => format!("{count} — {reason}."),
-        None => format!("{count}."),
-    });
-    let rejected = match outbox.rejected {
-        0 => None,
-        1 => Some("1 call record was refused by Creatio.".to_owned()),
-        n => Some(format!("{n} call records were refused by Creatio.")),
+    let waiting = match (outbox.waiting, &wait_reason) {
+        (0, _) => None,
+        (count, Some(reason)) => Some(Status::CreatioWaitingBecause {
+            count,
+            reason: reason.clone(),
+        }),
+        (count, None) => Some(Status::CreatioWaiting { count }),
     };
-    let (state, first) = match &outbox.outage {
+    let rejected = (outbox.rejected > 0).then_some(Status::CreatioRejected { count: outbox.rejected });
+    let (state, outage) = match &outbox.outage {
         _ if !model.config.creatio_configured => ("not_configured", None),
-        Some(outage) => ("down", Some(format!("{outage}."))),
+        Some(outage) => ("down", Some(Status::CreatioOutage { reason: outage.clone() })),
         None if outbox.waiting > 0 || outbox.rejected > 0 => ("behind", None),
         None => ("ok", None),
     };
-    let sentences: Vec<String> = first.into_iter().chain(waiting).chain(rejected).collect();
+    let sentences: Vec<String> = [&outage, &waiting, &rejected]
+        .into_iter()
+        .flatten()
+        .map(ToString::to_string)
+        .collect();
+    let history_offline = model.history.offline().map(str::to_owned);
     HealthView {
         oktell,
         sip,
         creatio: CreatioHealth {
             state,
             message: (!sentences.is_empty()).then(|| sentences.join(" ")),
+            outage_sentence: outage.as_ref().map(Phrase::sentence),
+            waiting_sentence: waiting.as_ref().map(Phrase::sentence),
+            rejected_sentence: rejected.as_ref().map(Phrase::sentence),
             waiting: outbox.waiting,
             rejected: outbox.rejected,
             wait_reason,
-            history_offline: model.history.offline().map(str::to_owned),
+            history_offline_sentence: history_offline
+                .clone()
+                .map(|reason| Status::HistoryOffline { reason }.sentence()),
+            history_offline,
         },
+    }
+}
+
+impl SystemHealth {
+    fn new(state: &'static str, status: Option<Status>) -> SystemHealth {
+        SystemHealth {
+            state,
+            message: status.as_ref().map(ToString::to_string),
+            sentence: status.as_ref().map(Phrase::sentence),
+        }
     }
 }

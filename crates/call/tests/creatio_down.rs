@@ -3,7 +3,7 @@
 
 mod support;
 
-use call::{CallInput, CreatioEffect, CreatioInput, Effect, OutboxSummary, SipAction, SipEvent, UiCommand};
+use call::{CallInput, CreatioEffect, CreatioInput, Effect, Key, OutboxSummary, SipAction, SipEvent, UiCommand};
 use creatio::calls::CallWrite;
 use creatio::identify::Identification;
 use oktell::line::PhoneState;
@@ -98,4 +98,71 @@ fn without_a_creatio_site_the_header_says_not_configured() {
     let health = &h.view().health.creatio;
     assert_eq!(health.state, "not_configured");
     assert_eq!(health.message, None);
+}
+
+/// The backlog's sentences: counts the UI puts in the plural, and the outbox's own words about the outage as an
+/// untranslated parameter inside a translated frame.
+#[test]
+fn the_backlog_sentences_carry_counts_and_the_outage_as_a_parameter() {
+    let mut h = Harness::connected();
+    h.handle(CallInput::Creatio(CreatioInput::Outbox(OutboxSummary {
+        waiting: 3,
+        rejected: 1,
+        outage: Some("Creatio is unreachable: connection refused".into()),
+    })));
+    h.handle(CallInput::Creatio(CreatioInput::WaitReason(Some(
+        "Creatio unreachable since 10:42: connection refused".into(),
+    ))));
+    let creatio = h.view().health.creatio.clone();
+    let outage = creatio.outage_sentence.clone().expect("the outage");
+    assert_eq!(outage.key, Key::CreatioOutage);
+    assert_eq!(
+        params_json(&outage),
+        serde_json::json!({"reason": "Creatio is unreachable: connection refused"})
+    );
+    let waiting = creatio.waiting_sentence.clone().expect("the waiting records");
+    assert_eq!(waiting.key, Key::CreatioWaitingBecause);
+    assert_eq!(
+        params_json(&waiting),
+        serde_json::json!({"count": 3, "reason": "Creatio unreachable since 10:42: connection refused"})
+    );
+    assert_eq!(
+        waiting.text,
+        "3 call records are waiting to be saved in Creatio — Creatio unreachable since 10:42: connection refused."
+    );
+    let rejected = creatio.rejected_sentence.clone().expect("the refused records");
+    assert_eq!(rejected.key, Key::CreatioRejected);
+    assert_eq!(params_json(&rejected), serde_json::json!({"count": 1}));
+    assert_eq!(
+        creatio.message,
+        Some(format!("{} {} {}", outage.text, waiting.text, rejected.text)),
+        "the English message is the three sentences"
+    );
+
+    h.handle(CallInput::Creatio(CreatioInput::Outbox(OutboxSummary {
+        waiting: 1,
+        rejected: 0,
+        outage: None,
+    })));
+    h.handle(CallInput::Creatio(CreatioInput::WaitReason(None)));
+    let creatio = &h.view().health.creatio;
+    assert_eq!(creatio.outage_sentence, None);
+    assert_eq!(creatio.rejected_sentence, None);
+    let waiting = creatio.waiting_sentence.clone().expect("the waiting record");
+    assert_eq!(waiting.key, Key::CreatioWaiting);
+    assert_eq!(waiting.text, "1 call record is waiting to be saved in Creatio.");
+}
+
+#[test]
+fn the_local_history_says_why_in_a_sentence() {
+    let mut h = Harness::connected();
+    h.handle(CallInput::Creatio(CreatioInput::History {
+        entries: Vec::new(),
+        offline: Some("connection refused".into()),
+    }));
+    let creatio = &h.view().health.creatio;
+    assert_eq!(creatio.history_offline.as_deref(), Some("connection refused"));
+    let said = creatio.history_offline_sentence.clone().expect("a sentence");
+    assert_eq!(said.key, Key::HistoryOffline);
+    assert_eq!(params_json(&said), serde_json::json!({"reason": "connection refused"}));
 }

@@ -47,6 +47,10 @@ fn call_survives_a_reconnect_and_is_resynced() {
         "{:?}",
         view.health.oktell
     );
+    let said = view.health.oktell.sentence.clone().expect("a health sentence");
+    assert_eq!(said.key, call::Key::OktellReconnecting);
+    assert_eq!(params_json(&said), serde_json::json!({"attempt": 1}));
+    assert_eq!(view.health.oktell.message.as_deref(), Some(said.text.as_str()));
     assert!(!h.allows(Action::Hold));
     let fx = h.ui(UiCommand::Hold);
     assert_eq!(

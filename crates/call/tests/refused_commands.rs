@@ -3,7 +3,7 @@
 
 mod support;
 
-use call::{Action, CallInput, Effect, UiCommand};
+use call::{Action, CallInput, Effect, Key, Phrase, UiCommand};
 use oktell::line::PhoneState;
 use support::*;
 
@@ -115,4 +115,85 @@ fn the_action_list_matches_what_is_accepted() {
             );
         }
     }
+}
+
+/// The refusal reaches the UI twice, as the English sentence and as a key with typed parameters the panel
+/// translates; the two always say the same thing.
+#[test]
+fn a_refusal_carries_its_key_and_what_it_is_about() {
+    let mut h = Harness::connected();
+    h.line(line(PhoneState::Ring, party("89161234567", "C2")));
+    let fx = h.ui(UiCommand::Hold);
+    let Some(Effect::Rejected(rejected)) = fx.iter().find(|e| matches!(e, Effect::Rejected(_))) else {
+        panic!("a rejection");
+    };
+    let said = h.view().notice_sentence.clone().expect("a notice");
+    assert_eq!(said, rejected.reason.sentence());
+    assert_eq!(said.key, Key::NotTalking);
+    assert_eq!(said.key.as_str(), "refusal.not_talking");
+    assert_eq!(
+        params_json(&said),
+        serde_json::json!({"what": {"term": "feature.hold"}})
+    );
+    assert_eq!(Some(said.text.as_str()), h.view().notice.as_deref());
+
+    h.ui(UiCommand::Dial { number: "102".into() });
+    assert_eq!(h.view().notice_sentence.as_ref().map(|s| s.key), Some(Key::Busy));
+    h.ui(UiCommand::Answer);
+    assert_eq!(h.view().notice_sentence, None, "an accepted command clears both forms");
+    assert_eq!(h.view().notice, None);
+}
+
+#[test]
+fn refusals_while_oktell_is_away_or_absent_name_the_feature() {
+    let mut h = Harness::connected();
+    h.oktell(oktell::Event::Connection(oktell::ConnectionState::Reconnecting {
+        attempt: 2,
+        delay: std::time::Duration::from_secs(1),
+    }));
+    h.ui(UiCommand::Dial { number: "102".into() });
+    let said = h.view().notice_sentence.clone().expect("a notice");
+    assert_eq!(said.key, Key::OktellDown);
+    assert_eq!(
+        params_json(&said),
+        serde_json::json!({"what": {"term": "feature.dial"}})
+    );
+    assert_eq!(
+        said.text,
+        "The PBX connection is being restored; dialling is not available until it is back."
+    );
+
+    let mut h = Harness::sip_only();
+    h.invite(4, "102");
+    h.ui(UiCommand::Answer);
+    h.sip(call::SipEvent::Established { dialog: 4 });
+    h.ui(UiCommand::ConferenceStart);
+    let said = h.view().notice_sentence.clone().expect("a notice");
+    assert_eq!(said.key, Key::NeedsOktell);
+    assert_eq!(
+        params_json(&said),
+        serde_json::json!({"what": {"term": "feature.conference"}})
+    );
+    assert_eq!(
+        said.text,
+        "A conference needs the Oktell PBX; the SIP phone alone cannot do it."
+    );
+}
+
+#[test]
+fn a_pbx_failure_is_a_notice_with_the_pbx_words_as_a_parameter() {
+    let mut h = Harness::sip_only();
+    h.sip(call::SipEvent::Incoming {
+        dialog: 5,
+        number: Some("102".into()),
+        name: None,
+    });
+    h.ui(UiCommand::Answer);
+    h.sip(call::SipEvent::Established { dialog: 5 });
+    h.ui(UiCommand::Hold);
+    h.sip(call::SipEvent::ModifyFailed { dialog: 5, status: 488 });
+    let said = h.view().notice_sentence.clone().expect("a notice");
+    assert_eq!(said.key, Key::HoldRefused);
+    assert_eq!(params_json(&said), serde_json::json!({"status": 488}));
+    assert_eq!(said.text, "The other side refused to hold the call (SIP 488).");
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use call::{Action, SipEvent, UiCommand};
+use call::{Action, Key, SipEvent, UiCommand};
 use oktell::line::PhoneState;
 use support::*;
 
@@ -19,6 +19,30 @@ fn a_softphone_that_cannot_start_is_down_with_its_reason() {
         health.message.as_deref(),
         Some("The softphone is not running: cannot bind signalling socket on 127.0.0.1:5060: address in use.")
     );
+    let said = health.sentence.clone().expect("a health sentence");
+    assert_eq!(said.key, Key::SipNotRunning);
+    assert_eq!(
+        params_json(&said),
+        serde_json::json!({"reason": "cannot bind signalling socket on 127.0.0.1:5060: address in use"}),
+        "the OS's words stay a parameter, untranslated"
+    );
+}
+
+#[test]
+fn a_failed_registration_says_when_it_retries() {
+    let mut h = Harness::connected();
+    h.sip(SipEvent::RegistrationFailed {
+        reason: "401 Unauthorized".into(),
+        retry_in: std::time::Duration::from_millis(200),
+    });
+    let said = h.view().health.sip.sentence.clone().expect("a health sentence");
+    assert_eq!(said.key, Key::SipRegistrationFailed);
+    assert_eq!(
+        params_json(&said),
+        serde_json::json!({"reason": "401 Unauthorized", "retry_secs": 1})
+    );
+    h.sip(SipEvent::Registered);
+    assert_eq!(h.view().health.sip.sentence, None, "nothing to say once registered");
 }
 
 #[test]
@@ -72,6 +96,12 @@ fn an_oktell_session_that_cannot_start_is_down_with_its_sentence() {
     assert_eq!(
         health.message.as_deref(),
         Some("No Oktell password is saved for op1; save it with `oktell-panel secret set oktell`.")
+    );
+    let said = health.sentence.clone().expect("a health sentence");
+    assert_eq!(said.key, Key::OktellUnavailable);
+    assert_eq!(
+        params_json(&said),
+        serde_json::json!({"reason": "No Oktell password is saved for op1; save it with `oktell-panel secret set oktell`."})
     );
     assert!(!h.allows(Action::Dial), "nothing can dial: {:?}", h.view().actions);
 }

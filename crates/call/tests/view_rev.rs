@@ -80,6 +80,7 @@ fn the_view_serialises_with_stable_field_names() {
         "health",
         "actions",
         "notice",
+        "notice_sentence",
     ];
     expected.sort_unstable();
     let mut keys = keys;
@@ -93,6 +94,8 @@ fn the_view_serialises_with_stable_field_names() {
     assert_eq!(json["popup"]["id"], json["call"]["id"]);
     assert_eq!(json["health"]["oktell"]["state"], "ok");
     assert_eq!(json["health"]["creatio"]["state"], "ok");
+    assert_eq!(json["call"]["audio_warnings"], serde_json::json!([]));
+    assert_eq!(json["notice_sentence"], serde_json::Value::Null);
     assert_eq!(
         json["actions"],
         serde_json::json!(["answer", "decline", "set_status", "dismiss_popup", "mark_missed_seen"])

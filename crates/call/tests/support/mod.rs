@@ -222,3 +222,8 @@ pub fn opened_cards(fx: &Fx) -> usize {
 pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).expect("serialisable")
 }
+
+/// A sentence's parameters as the UI gets them (JSON), for comparing with `serde_json::json!`.
+pub fn params_json(sentence: &call::Sentence) -> serde_json::Value {
+    serde_json::to_value(&sentence.params).expect("serialisable")
+}

@@ -12,15 +12,18 @@
 //!
 //! Audio is the operator's microphone and headset when the options name a sound system
 //! ([`crate::sip_link::DeviceAudio`]), else the link's own sources (a WAV file or silence).
-//! The link's quality estimates, once a second, become the model's `Quality` inputs.
+//! The link's quality estimates, once a second, become the model's `Quality` inputs, and its
+//! device news (a headset unplugged and the audio moved to another device, no sound card at
+//! all) becomes the model's `Audio` input, which the call card shows.
 
 use std::collections::VecDeque;
 
-use call::{CallId, CallInput, SipAction, SipEvent};
+use call::{AudioNews, AudioRole, AudioTrouble, CallId, CallInput, SipAction, SipEvent};
 use sip::invite::{CallHandle, TransferState};
 use sip::ua::DialogEvent;
 use tokio::sync::mpsc;
 
+use crate::audio::devices::{DeviceEvent, Role};
 use crate::sip_link::{LinkCommand, LinkEvent, SipLink};
 
 /// A started softphone: the link and the SIP domain dialled numbers belong to.
@@ -155,12 +158,48 @@ impl Dialer {
             LinkEvent::Quality { call, estimate } => Some(CallInput::Quality { dialog: call, estimate }),
             LinkEvent::Device { call, event } => {
                 tracing::info!(?call, message = %event.message(), "softphone devices");
-                None
+                Some(CallInput::Audio {
+                    dialog: call,
+                    news: audio_news(event),
+                })
             }
             LinkEvent::DevicesFailed { call, error } => {
                 tracing::warn!(?call, %error, "the softphone's devices failed; the call goes on silent");
-                None
+                Some(CallInput::Audio {
+                    dialog: call,
+                    news: AudioNews::Trouble(AudioTrouble::Failed { reason: error }),
+                })
             }
+        }
+    }
+}
+
+/// The model's words for a routing change: the device names and the sound system's reason go
+/// along as they are, the role in the operator's terms (the speaker of a call is the headset).
+fn audio_news(event: DeviceEvent) -> AudioNews {
+    let role = |role: Role| match role {
+        Role::Microphone => AudioRole::Microphone,
+        Role::Speaker => AudioRole::Headset,
+        Role::Ringer => AudioRole::Ringer,
+    };
+    match event {
+        DeviceEvent::PreferredUnavailable {
+            role: r,
+            preferred,
+            using,
+        } => AudioNews::Trouble(AudioTrouble::PreferredUnavailable {
+            role: role(r),
+            preferred,
+            using,
+        }),
+        DeviceEvent::FellBack { role: r, lost, using } => AudioNews::Trouble(AudioTrouble::FellBack {
+            role: role(r),
+            lost,
+            using,
+        }),
+        DeviceEvent::Restored { role: r, .. } => AudioNews::Restored(role(r)),
+        DeviceEvent::NoDevice { role: r, reason } => {
+            AudioNews::Trouble(AudioTrouble::NoDevice { role: role(r), reason })
         }
     }
 }
@@ -186,7 +225,7 @@ mod tests {
     use std::net::SocketAddr;
     use std::time::Instant;
 
-    use call::{CallInput, SipAction};
+    use call::{AudioNews, AudioRole, AudioTrouble, CallInput, SipAction};
     use media::quality::QualityEstimate;
     use sip::invite::{CallHandle, ReferPolicy, SessionTimerConfig};
     use sip::msg::{Limits, Uri};
@@ -196,6 +235,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::{Dialer, target};
+    use crate::audio::devices::{DeviceEvent, Role};
     use crate::sip_link::{LinkCommand, LinkEvent};
 
     fn dialer() -> (Dialer, mpsc::Receiver<LinkCommand>) {
@@ -259,11 +299,94 @@ mod tests {
             dialer.input(LinkEvent::Quality { call, estimate }),
             Some(CallInput::Quality { dialog: call, estimate })
         );
+    }
+
+    #[test]
+    fn device_trouble_reaches_the_model_on_its_call_with_the_role_in_the_operators_terms() {
+        let (mut dialer, _sent) = dialer();
+        let call = handle();
+        let unplugged = LinkEvent::Device {
+            call,
+            event: DeviceEvent::FellBack {
+                role: Role::Speaker,
+                lost: "Jabra Evolve 40".into(),
+                using: "Built-in Audio".into(),
+            },
+        };
+        assert_eq!(
+            dialer.input(unplugged),
+            Some(CallInput::Audio {
+                dialog: call,
+                news: AudioNews::Trouble(AudioTrouble::FellBack {
+                    role: AudioRole::Headset,
+                    lost: "Jabra Evolve 40".into(),
+                    using: "Built-in Audio".into(),
+                }),
+            })
+        );
+        let missing = LinkEvent::Device {
+            call,
+            event: DeviceEvent::PreferredUnavailable {
+                role: Role::Microphone,
+                preferred: "USB mic".into(),
+                using: "Built-in Audio".into(),
+            },
+        };
+        assert_eq!(
+            dialer.input(missing),
+            Some(CallInput::Audio {
+                dialog: call,
+                news: AudioNews::Trouble(AudioTrouble::PreferredUnavailable {
+                    role: AudioRole::Microphone,
+                    preferred: "USB mic".into(),
+                    using: "Built-in Audio".into(),
+                }),
+            })
+        );
+        let back = LinkEvent::Device {
+            call,
+            event: DeviceEvent::Restored {
+                role: Role::Speaker,
+                using: "Jabra Evolve 40".into(),
+            },
+        };
+        assert_eq!(
+            dialer.input(back),
+            Some(CallInput::Audio {
+                dialog: call,
+                news: AudioNews::Restored(AudioRole::Headset),
+            })
+        );
+        let none = LinkEvent::Device {
+            call,
+            event: DeviceEvent::NoDevice {
+                role: Role::Ringer,
+                reason: "no sink".into(),
+            },
+        };
+        assert_eq!(
+            dialer.input(none),
+            Some(CallInput::Audio {
+                dialog: call,
+                news: AudioNews::Trouble(AudioTrouble::NoDevice {
+                    role: AudioRole::Ringer,
+                    reason: "no sink".into(),
+                }),
+            })
+        );
         let failed = LinkEvent::DevicesFailed {
             call,
             error: "no sound card".into(),
         };
-        assert_eq!(dialer.input(failed), None, "a silent call is no call-model news");
+        assert_eq!(
+            dialer.input(failed),
+            Some(CallInput::Audio {
+                dialog: call,
+                news: AudioNews::Trouble(AudioTrouble::Failed {
+                    reason: "no sound card".into()
+                }),
+            })
+        );
     }
 
     #[test]
