@@ -311,14 +311,17 @@ fn a_call_rings_with_the_creatio_name_shown_as_text_and_answering_reaches_the_pb
     assert_eq!(records.as_array().map(Vec::len), Some(1), "{records}");
 }
 
-/// The popup is a window of its own: the operator answers there without finding the panel.
+/// The popup is a window of its own: the operator sees who calls and from which company, and answers there
+/// without finding the panel.
 #[test]
 fn answering_from_the_popup_connects_the_call_and_the_popup_goes() {
     const NAME: &str = "Пётр Всплывающий";
-    let app = App::launch_in(
-        "popup_answer",
-        Some(&quiet_world_with_contact(NAME, "+7 926 000-11-22")),
+    const COMPANY: &str = "ООО «Ромашка»";
+    let world = format!(
+        "{}account = {COMPANY:?}\n",
+        quiet_world_with_contact(NAME, "+7 926 000-11-22")
     );
+    let app = App::launch_in("popup_answer", Some(&world));
     app.wait_for_oktell();
     let control_api = app.control();
     let created = control(
@@ -337,6 +340,7 @@ fn answering_from_the_popup_connects_the_call_and_the_popup_goes() {
         "the popup to show the caller with Answer enabled",
         &format!(
             "return document.getElementById('caller-name').textContent === {NAME:?} \
+             && document.getElementById('caller-company').textContent === {COMPANY:?} \
              && !document.getElementById('answer').disabled;"
         ),
     );

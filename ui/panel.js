@@ -282,6 +282,7 @@ function renderCall(view) {
   mute.setAttribute("aria-pressed", String(call.muted === true));
   const party = call.party;
   document.getElementById("call-name").textContent = party.display;
+  document.getElementById("call-company").textContent = party.contact?.company ?? "";
   const number = party.number_display && party.number_display !== party.display ? party.number_display : "";
   document.getElementById("call-number").textContent = number;
   const direction = call.direction === "outgoing" ? "Outgoing" : "Incoming";

@@ -18,6 +18,7 @@ function render(view) {
   const party = call ? call.party : null;
   document.getElementById("caller-name").textContent = party ? party.display : window.i18n.t("popup.incoming");
   const number = party && party.number_display && party.number_display !== party.display ? party.number_display : "";
+  document.getElementById("caller-company").textContent = party?.contact?.company ?? "";
   document.getElementById("caller-number").textContent = number;
   for (const action of ["answer", "decline"]) {
     const allowed = call !== null && view.actions.includes(action);

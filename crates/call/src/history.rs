@@ -96,6 +96,8 @@ impl HistoryEntry {
                 },
                 id: p.id,
                 name: p.name.clone(),
+                // Creatio's history gives the party, not its company.
+                company: None,
             });
         let display = contact
             .as_ref()

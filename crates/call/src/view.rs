@@ -160,6 +160,8 @@ pub struct ContactView {
     pub id: Uuid,
     /// Name.
     pub name: String,
+    /// For a contact, the company it works for (Creatio's account), when Creatio told it.
+    pub company: Option<String>,
 }
 
 /// The conference.
@@ -380,6 +382,7 @@ pub(crate) fn party(p: &Party) -> PartyView {
                 },
                 id: s.id,
                 name: s.name.clone(),
+                company: s.account_name.clone(),
             }),
         ),
     };

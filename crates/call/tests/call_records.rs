@@ -83,3 +83,26 @@ fn a_missed_call_is_finished_with_no_talk_time() {
     assert_eq!(patch["TalkTime"], 0, "{patch}");
     assert_eq!(patch["EndDate"], "2026-01-01T00:00:12.0000000Z");
 }
+
+#[test]
+fn the_callers_company_from_creatio_reaches_the_view_and_the_popup() {
+    let mut h = Harness::connected();
+    let fx = h.invite(3, "89161234567");
+    let mut anna = contact("Anna");
+    anna.account_name = Some("ООО «Ромашка»".into());
+    h.identified(&fx, Identification::One(anna));
+    let view = h.view();
+    let found = view
+        .call
+        .as_ref()
+        .and_then(|c| c.party.contact.as_ref())
+        .expect("a contact");
+    assert_eq!(found.name, "Anna");
+    assert_eq!(found.company.as_deref(), Some("ООО «Ромашка»"));
+    let popup = view
+        .popup
+        .as_ref()
+        .and_then(|c| c.party.contact.as_ref())
+        .expect("the popup's contact");
+    assert_eq!(popup.company.as_deref(), Some("ООО «Ромашка»"));
+}
