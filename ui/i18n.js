@@ -25,6 +25,9 @@
       "popup.incoming": "Incoming call",
       "popup.answer": "Answer",
       "popup.decline": "Decline",
+      "popup.hold": "Hold current",
+      "popup.hold.title": "Put the call in progress on hold",
+      "popup.answer.waiting": "Answering puts the call in progress on hold",
 
       "settings.title": "Settings",
       "settings.accounts": "Servers and accounts",
@@ -207,6 +210,9 @@
       "popup.incoming": "Входящий звонок",
       "popup.answer": "Ответить",
       "popup.decline": "Отклонить",
+      "popup.hold": "Удержать текущий",
+      "popup.hold.title": "Поставить текущий разговор на удержание",
+      "popup.answer.waiting": "При ответе текущий разговор встанет на удержание",
 
       "settings.title": "Настройки",
       "settings.accounts": "Серверы и учётные записи",

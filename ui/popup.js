@@ -1,4 +1,5 @@
-// The ringing popup: who is calling, and Answer/Decline while the model allows them. It shows the view's `popup`
+// The ringing popup: who is calling, and Answer/Decline while the model allows them; while another call is in
+// progress (call waiting), Hold for that call too, and answering holds it by itself. It shows the view's `popup`
 // call; the shell shows and hides the window itself. Foreign text goes in with textContent only.
 "use strict";
 
@@ -25,9 +26,12 @@ function render(view) {
     const button = document.getElementById(action);
     button.disabled = !allowed;
   }
+  const waiting = call !== null && view.call !== null && view.call.id !== call.id;
+  document.getElementById("hold").hidden = !(waiting && view.actions.includes("hold"));
+  document.getElementById("answer").title = waiting ? window.i18n.t("popup.answer.waiting") : "";
 }
 
-for (const action of ["answer", "decline"]) {
+for (const action of ["answer", "decline", "hold"]) {
   document.getElementById(action).addEventListener("click", () => {
     invoke("command", { command: { action } }).catch((err) => console.error(`${action} failed`, err));
   });

@@ -120,6 +120,20 @@ pub(crate) fn check<D: Copy + Eq + std::fmt::Debug>(model: &CallModel<D>, action
             if call.answer_pending.is_some() || call.dialog.is_some_and(|d| d.state == DialogState::Answering) {
                 return Err(Refusal::AlreadyAnswering);
             }
+            // A waiting call is answered by holding the conversation in progress: that hold must be possible.
+            let waiting_on = model
+                .ringing()
+                .and_then(|i| model.talking_besides(i))
+                .and_then(|i| model.calls.get(i));
+            if let Some(active) = waiting_on {
+                if held.is_some() {
+                    return Err(Refusal::AlreadyHolding);
+                }
+                let by_oktell = control == Control::Oktell && active.oktell.is_some();
+                if !by_oktell {
+                    sip_hold_state(active.dialog.map(|d| d.hold), SipHold::None)?;
+                }
+            }
             match control {
                 Control::Oktell => Ok(()),
                 _ if call.dialog.is_some_and(|d| d.state == DialogState::Ringing) => Ok(()),

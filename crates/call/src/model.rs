@@ -837,6 +837,17 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
         match command {
             UiCommand::Answer => {
                 let index = self.ringing().ok_or(refuse(Refusal::NoRingingCall))?;
+                // Call waiting: the conversation in progress goes on hold first, as on every desk phone, so the
+                // operator never talks to two callers at once.
+                if let Some(active) = self.talking_besides(index) {
+                    let by_oktell =
+                        control == Control::Oktell && self.calls.get(active).is_some_and(|c| c.oktell.is_some());
+                    if by_oktell {
+                        fx.push(Effect::Oktell(oktell::Command::Hold));
+                    } else {
+                        self.sip_hold(active, true, fx);
+                    }
+                }
                 let registered = self.sip == SipLink::Registered;
                 let call = self.calls.get_mut(index).ok_or(refuse(Refusal::NoRingingCall))?;
                 if call.dialog_in(DialogState::Ringing) {
@@ -1093,6 +1104,15 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
 
     pub(crate) fn ringing(&self) -> Option<usize> {
         self.calls.iter().position(Call::is_ringing)
+    }
+
+    /// A conversation in progress other than the call at `ringing`: the one a waiting call would put on hold.
+    pub(crate) fn talking_besides(&self, ringing: usize) -> Option<usize> {
+        self.calls
+            .iter()
+            .enumerate()
+            .find(|(i, c)| *i != ringing && c.phase == Phase::Talking)
+            .map(|(i, _)| i)
     }
 
     pub(crate) fn wall_ms(&self, at: Instant) -> u64 {

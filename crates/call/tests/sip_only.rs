@@ -166,3 +166,73 @@ fn remote_hold_and_audio_quality_show_on_the_call() {
     });
     assert_eq!(h.view().call.as_ref().and_then(|c| c.quality_mos_tenths), Some(40));
 }
+
+/// Call waiting: a second caller rings during a conversation. The popup offers Hold for the conversation, and
+/// answering the waiting call holds the first one before it answers, so the operator never talks to two callers.
+#[test]
+fn answering_a_waiting_call_holds_the_conversation_first() {
+    let mut h = Harness::sip_only();
+    talking(&mut h, 1);
+    h.invite(2, "103");
+    let view = h.view();
+    assert_eq!(view.popup.as_ref().and_then(|c| c.party.number.as_deref()), Some("103"));
+    assert_eq!(view.call.as_ref().and_then(|c| c.party.number.as_deref()), Some("102"));
+    assert!(h.allows(Action::Hold), "the conversation can be held from the popup");
+    assert!(h.allows(Action::Answer));
+
+    let fx = h.ui(UiCommand::Answer);
+    assert_eq!(
+        sip_actions(&fx),
+        vec![SipAction::Hold { dialog: 1 }, SipAction::Answer { dialog: 2 }]
+    );
+    h.sip(SipEvent::MediaUpdated {
+        dialog: 1,
+        held_by_us: true,
+        held_by_remote: false,
+    });
+    h.sip(SipEvent::Established { dialog: 2 });
+    let view = h.view();
+    assert_eq!(view.call.as_ref().and_then(|c| c.party.number.as_deref()), Some("103"));
+    assert_eq!(view.held.len(), 1, "{:?}", view.held);
+    assert!(view.popup.is_none(), "the answered call no longer rings");
+    assert!(h.allows(Action::Swap));
+}
+
+#[test]
+fn a_waiting_call_held_by_hand_is_then_answered_alone() {
+    let mut h = Harness::sip_only();
+    talking(&mut h, 1);
+    h.invite(2, "103");
+    assert_eq!(sip_actions(&h.ui(UiCommand::Hold)), vec![SipAction::Hold { dialog: 1 }]);
+    h.sip(SipEvent::MediaUpdated {
+        dialog: 1,
+        held_by_us: true,
+        held_by_remote: false,
+    });
+    let fx = h.ui(UiCommand::Answer);
+    assert_eq!(
+        sip_actions(&fx),
+        vec![SipAction::Answer { dialog: 2 }],
+        "nothing left to hold"
+    );
+}
+
+#[test]
+fn with_one_caller_on_hold_and_one_talking_a_third_cannot_be_answered_yet() {
+    let mut h = Harness::sip_only();
+    talking(&mut h, 1);
+    h.invite(2, "103");
+    h.ui(UiCommand::Answer);
+    h.sip(SipEvent::MediaUpdated {
+        dialog: 1,
+        held_by_us: true,
+        held_by_remote: false,
+    });
+    h.sip(SipEvent::Established { dialog: 2 });
+    h.invite(3, "104");
+    assert!(!h.allows(Action::Answer));
+    let fx = h.ui(UiCommand::Answer);
+    assert!(sip_actions(&fx).is_empty(), "{fx:?}");
+    assert!(rejection(&fx).is_some());
+    assert!(h.allows(Action::Decline), "the third caller can still be declined");
+}
