@@ -325,6 +325,11 @@ fn switching_the_language_re_renders_the_settings_and_the_popup_and_is_kept() {
     );
     let saved = std::fs::read_to_string(app.config_file()).unwrap();
     assert!(saved.contains("language = \"ru\""), "{saved}");
+    app.switch_to("/index.html");
+    app.wait_script(
+        "the panel's words in Russian",
+        "return (document.querySelector('#systems [data-system=sip]')?.textContent ?? '').includes('Телефон');",
+    );
 
     app.switch_to("/settings.html");
     app.execute(

@@ -57,7 +57,12 @@ impl App {
         let config = home.path().join("config");
         let data = home.path().join("data");
         let world_file = home.path().join("world.toml");
-        let mut env = vec![("XDG_CONFIG_HOME", config.as_path()), ("XDG_DATA_HOME", data.as_path())];
+        // The checks read English words: the app's language follows the locale when none is configured.
+        let mut env = vec![
+            ("XDG_CONFIG_HOME", config.as_path()),
+            ("XDG_DATA_HOME", data.as_path()),
+            ("LC_ALL", Path::new("C.UTF-8")),
+        ];
         if let Some(world) = world {
             std::fs::write(&world_file, world).expect("write the world file");
             env.push(("OKTELL_PANEL_DEMO_WORLD", world_file.as_path()));

@@ -5,38 +5,15 @@
 const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
 
-const SYSTEM_NAMES = { oktell: "Oktell", sip: "Phone", creatio: "Creatio" };
-// Start-up health (configured servers, no live panel yet) and live health share one list.
-const HEALTH_WORDS = {
-  off: "not configured",
-  idle: "not connected",
-  up: "connected",
-  down: "unavailable",
-  ok: "connected",
-  connecting: "connecting",
-  not_configured: "not configured",
-  behind: "records waiting",
-};
-const AGENT_WORDS = {
-  offline: "Offline",
-  ready: "Ready",
-  ready_call_center: "Ready (call centre)",
-  ready_call_center_manual: "Ready (call centre, manual)",
-  break: "Break",
-  dnd: "Do not disturb",
-  redirect: "Redirecting",
-  no_phone: "No phone",
-};
-const CALL_STATE_WORDS = {
-  ringing: "Ringing",
-  ring_back: "Ringing back",
-  dialling: "Dialling",
-  talking: "Talking",
-  held: "On hold",
-};
-const OUTCOME_WORDS = { answered: "answered", missed: "missed", declined: "declined", not_connected: "not connected" };
-// The words of this window's newer parts come from i18n.js (ru and en).
+// Every word of this window comes from i18n.js (ru and en).
 const t = (key, params) => window.i18n.t(key, params);
+// The word for one of the core's state names (`panel.<group>.<value>`); a name this window does not know yet
+// shows as it came.
+const word = (group, value) => {
+  const key = `panel.${group}.${value}`;
+  const text = t(key);
+  return text === key ? String(value) : text;
+};
 // A sentence of the call model in the current language; `fallback` (the view's English text) when there is none.
 const say = (said, fallback) => (said ? window.i18n.sentence(said) : (fallback ?? ""));
 const PRESENCE_KEYS = ["ready", "busy", "break", "dnd", "offline"];
@@ -76,10 +53,10 @@ function renderSystems(rows) {
       item.dataset.system = system;
       const name = document.createElement("span");
       name.className = "system-name";
-      name.textContent = SYSTEM_NAMES[system] ?? system;
+      name.textContent = word("system", system);
       const words = document.createElement("span");
       words.className = "system-state";
-      words.textContent = HEALTH_WORDS[state] ?? state;
+      words.textContent = word("health", state);
       item.title = detail ?? "";
       item.append(name, words);
       // The reason a system is not working is shown, not hidden in a tooltip: it says what to do next.
@@ -108,7 +85,7 @@ function renderAgent(view) {
   const agent = view.agent;
   const dot = document.getElementById("agent-dot");
   dot.className = `dot ${view.tray}`;
-  const words = AGENT_WORDS[agent.status] ?? agent.status;
+  const words = word("agent", agent.status);
   document.getElementById("agent-status").textContent = agent.break_reason ? `${words}: ${agent.break_reason}` : words;
 
   const select = document.getElementById("status-select");
@@ -123,14 +100,14 @@ function renderAgent(view) {
     element.textContent = text;
     return element;
   };
-  const choices = [["", "Change status…"], ["ready", "Ready"]];
+  const choices = [["", t("panel.status.change")], ["ready", word("agent", "ready")]];
   for (const reason of agent.break_reasons) {
-    choices.push([`break:${reason.id}`, `Break: ${reason.name}`]);
+    choices.push([`break:${reason.id}`, t("panel.status.break_for", { reason: reason.name })]);
   }
   if (agent.break_reasons.length === 0) {
-    choices.push(["break", "Break"]);
+    choices.push(["break", word("agent", "break")]);
   }
-  choices.push(["dnd", "Do not disturb"]);
+  choices.push(["dnd", word("agent", "dnd")]);
   // Rebuilt only when the choices change: the view arrives every second during a call, and rebuilding would
   // close the list under the operator's pointer.
   const signature = JSON.stringify(choices);
@@ -285,8 +262,8 @@ function renderCall(view) {
   document.getElementById("call-company").textContent = party.contact?.company ?? "";
   const number = party.number_display && party.number_display !== party.display ? party.number_display : "";
   document.getElementById("call-number").textContent = number;
-  const direction = call.direction === "outgoing" ? "Outgoing" : "Incoming";
-  const state = CALL_STATE_WORDS[call.state] ?? call.state;
+  const direction = word("direction", call.direction === "outgoing" ? "outgoing" : "incoming");
+  const state = word("call_state", call.state);
   const timer = call.state === "talking" ? duration(call.talk_secs) : duration(call.elapsed_secs);
   const remoteHold = call.held_by_remote ? ` · ${t("panel.remote_hold")}` : "";
   document.getElementById("call-state").textContent = `${direction} · ${state} · ${timer}${remoteHold}`;
@@ -352,7 +329,7 @@ function renderHistory(view) {
       who.textContent = `${entry.direction === "outgoing" ? "→" : "←"} ${entry.party.display}`;
       const outcome = document.createElement("span");
       outcome.className = "outcome";
-      const words = OUTCOME_WORDS[entry.outcome] ?? String(entry.outcome);
+      const words = word("outcome", entry.outcome);
       const when = new Date(entry.started_unix_ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
       // Creatio's calls may be days old: show the date when it is not today.
       const started = new Date(entry.started_unix_ms);
@@ -417,11 +394,11 @@ async function showDiagnostics() {
   const box = document.getElementById("diagnostics");
   const facts = await invoke("diagnostics");
   const rows = [
-    ["Version", facts.version],
-    ["Platform", facts.platform],
-    ["Configuration", facts.config_file],
-    ["Logs", facts.log_dir ?? "stderr only"],
-    ["Tray icon", facts.tray ? "yes" : "no (closing the panel quits)"],
+    [t("panel.diag.version"), facts.version],
+    [t("panel.diag.platform"), facts.platform],
+    [t("panel.diag.config"), facts.config_file],
+    [t("panel.diag.logs"), facts.log_dir ?? t("panel.diag.logs.stderr")],
+    [t("panel.diag.tray"), facts.tray ? t("panel.diag.tray.yes") : t("panel.diag.tray.no")],
   ];
   box.replaceChildren(
     ...rows.flatMap(([term, value]) => {
