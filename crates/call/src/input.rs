@@ -128,6 +128,26 @@ pub enum SipEvent<D> {
         /// Why.
         reason: EndReason,
     },
+    /// The other side of a call transferred us (REFER) and the softphone is calling `number`: a new outgoing
+    /// call, as if the operator had dialled it (the transferring call ends by its own `Ended`).
+    Referred {
+        /// The new dialog.
+        dialog: D,
+        /// Whom it calls: the user part of the Refer-To URI, or the whole URI.
+        number: String,
+    },
+    /// An INVITE with Replaces took over the conversation of `replaced` (an attended transfer to us): the call
+    /// goes on, now with the new dialog and the party who came in its place.
+    Replaced {
+        /// The dialog taken over (its `Ended` follows and is not a new ending).
+        replaced: D,
+        /// The dialog that continues it.
+        dialog: D,
+        /// The new party's number, from its From URI.
+        number: Option<String>,
+        /// The new party's display name, untrusted text.
+        name: Option<String>,
+    },
     /// A REFER we sent was refused, or the transferee's call to the target failed; the call
     /// stays as it was.
     TransferFailed {

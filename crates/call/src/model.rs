@@ -664,6 +664,53 @@ impl<D: Copy + Eq + std::fmt::Debug> CallModel<D> {
                     self.say(notice);
                 }
             }
+            SipEvent::Referred { dialog, number } => {
+                let party = Party {
+                    number: Some(number),
+                    name: None,
+                    lookup: Lookup::NotAsked,
+                };
+                let index = self.create(now, RecordDirection::Outgoing, party, fx);
+                if let Some(call) = self.calls.get_mut(index) {
+                    call.dialog = Some(Dialog {
+                        handle: dialog,
+                        state: DialogState::Outgoing,
+                        hold: SipHold::None,
+                        held_by_remote: false,
+                        muted: false,
+                    });
+                }
+            }
+            SipEvent::Replaced {
+                replaced,
+                dialog,
+                number,
+                name,
+            } => {
+                let index = self
+                    .calls
+                    .iter()
+                    .position(|c| c.dialog.is_some_and(|d| d.handle == replaced));
+                let Some(call) = index.and_then(|i| self.calls.get_mut(i)) else {
+                    return;
+                };
+                if let Some(d) = call.dialog.as_mut() {
+                    d.handle = dialog;
+                    d.state = DialogState::Established;
+                    d.hold = SipHold::None;
+                    d.held_by_remote = false;
+                }
+                if number.is_some() || name.is_some() {
+                    call.party = Party {
+                        number,
+                        name,
+                        lookup: Lookup::NotAsked,
+                    };
+                    if let Some(index) = index {
+                        self.identify(index, fx);
+                    }
+                }
+            }
             SipEvent::TransferFailed { dialog, status } => {
                 if self.by_dialog_mut(dialog).is_some() {
                     self.say(match status {

@@ -100,3 +100,76 @@ fn connect_after_a_consultation_refers_the_held_caller_to_the_consulted_party() 
     assert!(view.call.is_none() && view.held.is_empty());
     assert_eq!(view.history.len(), 2);
 }
+
+/// The other side transfers the operator (REFER to us): the softphone calls the target, and the panel shows
+/// that call like one the operator dialled, while the transferring call ends with its own BYE.
+#[test]
+fn being_transferred_shows_the_new_call_to_the_target() {
+    let mut h = Harness::sip_only();
+    talking(&mut h, 1);
+    let fx = h.sip(SipEvent::Referred {
+        dialog: 5,
+        number: "104".into(),
+    });
+    assert!(
+        fx.iter().any(
+            |e| matches!(e, call::Effect::Creatio(call::CreatioEffect::Identify { number, .. }) if number == "104")
+        ),
+        "the new party is looked up in Creatio: {fx:?}"
+    );
+    h.sip(SipEvent::Ended {
+        dialog: 1,
+        reason: EndReason::RemoteHangup,
+    });
+    let view = h.view();
+    let call = view.call.as_ref().expect("the call to the target");
+    assert_eq!(call.direction, call::view::CallDirection::Outgoing);
+    assert_eq!(call.party.number.as_deref(), Some("104"));
+    assert_eq!(call.state, "dialling");
+    assert_eq!(
+        view.history[0].outcome,
+        Outcome::Answered,
+        "the first call ended answered"
+    );
+
+    h.sip(SipEvent::Established { dialog: 5 });
+    assert_eq!(h.view().call.as_ref().map(|c| c.state), Some("talking"));
+    assert_eq!(
+        sip_actions(&h.ui(UiCommand::Hangup)),
+        vec![SipAction::Hangup { dialog: 5 }]
+    );
+}
+
+/// An attended transfer to the operator: a new INVITE with Replaces takes over the conversation. The call goes
+/// on with the party who came in, and the replaced dialog's end is not the call's end.
+#[test]
+fn a_call_taken_over_by_replaces_goes_on_with_the_new_party() {
+    let mut h = Harness::sip_only();
+    talking(&mut h, 1);
+    let fx = h.sip(SipEvent::Replaced {
+        replaced: 1,
+        dialog: 7,
+        number: Some("105".into()),
+        name: Some("Борис".into()),
+    });
+    assert!(
+        fx.iter().any(
+            |e| matches!(e, call::Effect::Creatio(call::CreatioEffect::Identify { number, .. }) if number == "105")
+        ),
+        "{fx:?}"
+    );
+    h.sip(SipEvent::Ended {
+        dialog: 1,
+        reason: EndReason::Replaced,
+    });
+    let view = h.view();
+    let call = view.call.as_ref().expect("the call goes on");
+    assert_eq!(call.state, "talking");
+    assert_eq!(call.party.number.as_deref(), Some("105"));
+    assert_eq!(call.party.display, "Борис");
+    assert!(view.history.is_empty(), "nothing ended: {:?}", view.history);
+    assert_eq!(
+        sip_actions(&h.ui(UiCommand::Hangup)),
+        vec![SipAction::Hangup { dialog: 7 }]
+    );
+}

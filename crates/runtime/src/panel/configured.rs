@@ -126,8 +126,8 @@ pub async fn start_softphone(account: &SipAccount, options: &SoftphoneOptions) -
         limits: Limits::default(),
         user_agent: format!("oktell-panel/{}", env!("CARGO_PKG_VERSION")),
         seed: rand::random(),
-        // A call the peer transfers us into would have no place in the call model yet: refused (603).
-        refer_policy: ReferPolicy::Reject,
+        // The other side may transfer the operator (REFER): the new call shows in the panel like a dial.
+        refer_policy: ReferPolicy::Accept,
         session_timer: SessionTimerConfig::default(),
     };
     let config = LinkConfig {

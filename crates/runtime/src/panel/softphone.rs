@@ -139,6 +139,28 @@ impl Dialer {
                 call,
                 state: TransferState::Failed { status },
             }) => Some(CallInput::Sip(SipEvent::TransferFailed { dialog: call, status })),
+            LinkEvent::Dialog(DialogEvent::Referred {
+                call,
+                target,
+                new_call: Some(new_call),
+                ..
+            }) => {
+                tracing::info!(?call, ?new_call, %target, "the other side transferred us");
+                let number = target.user().map_or_else(|| target.to_string(), str::to_owned);
+                Some(CallInput::Sip(SipEvent::Referred {
+                    dialog: new_call,
+                    number,
+                }))
+            }
+            LinkEvent::Dialog(DialogEvent::Replaced { call, replaced, from }) => {
+                tracing::info!(?call, ?replaced, "a call took over another (Replaces)");
+                Some(CallInput::Sip(SipEvent::Replaced {
+                    replaced,
+                    dialog: call,
+                    number: from.uri.user().map(str::to_owned),
+                    name: from.display.clone(),
+                }))
+            }
             LinkEvent::Dialog(event) => {
                 tracing::info!(?event, "softphone dialog news");
                 None
@@ -225,13 +247,13 @@ mod tests {
     use std::net::SocketAddr;
     use std::time::Instant;
 
-    use call::{AudioNews, AudioRole, AudioTrouble, CallInput, SipAction};
+    use call::{AudioNews, AudioRole, AudioTrouble, CallInput, SipAction, SipEvent};
     use media::quality::QualityEstimate;
     use sip::invite::{CallHandle, ReferPolicy, SessionTimerConfig};
-    use sip::msg::{Limits, Uri};
+    use sip::msg::{Limits, NameAddr, Uri};
     use sip::sdp::{Codec, MediaConfig};
     use sip::transaction::TimerConfig;
-    use sip::ua::{UaConfig, UserAgent};
+    use sip::ua::{DialogEvent, UaConfig, UserAgent};
     use tokio::sync::mpsc;
 
     use super::{Dialer, target};
@@ -250,6 +272,11 @@ mod tests {
 
     /// A handle as the link would report it: a call placed by a user agent (no I/O happens).
     fn handle() -> CallHandle {
+        handles(1)[0]
+    }
+
+    /// `count` distinct handles of one user agent.
+    fn handles(count: usize) -> Vec<CallHandle> {
         let loopback = SocketAddr::from(([127, 0, 0, 1], 5060));
         let mut ua = UserAgent::new(UaConfig {
             local: loopback,
@@ -274,8 +301,56 @@ mod tests {
             session_timer: SessionTimerConfig::default(),
         })
         .unwrap();
-        ua.call(Instant::now(), &Uri::parse("sip:102@pbx.local").unwrap())
-            .unwrap()
+        (0..count)
+            .map(|_| {
+                ua.call(Instant::now(), &Uri::parse("sip:102@pbx.local").unwrap())
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn being_transferred_or_replaced_reaches_the_model_with_the_new_party() {
+        let (mut dialer, _sent) = dialer();
+        let calls = handles(2);
+        let (old, new) = (calls[0], calls[1]);
+        let referred = LinkEvent::Dialog(DialogEvent::Referred {
+            call: old,
+            target: Uri::parse("sip:104@pbx.local").unwrap(),
+            referred_by: None,
+            new_call: Some(new),
+        });
+        assert_eq!(
+            dialer.input(referred),
+            Some(CallInput::Sip(SipEvent::Referred {
+                dialog: new,
+                number: "104".into()
+            }))
+        );
+        let refused = LinkEvent::Dialog(DialogEvent::Referred {
+            call: old,
+            target: Uri::parse("sip:104@pbx.local").unwrap(),
+            referred_by: None,
+            new_call: None,
+        });
+        assert_eq!(dialer.input(refused), None, "a refused REFER changes nothing");
+
+        let mut from = NameAddr::new(Uri::parse("sip:105@pbx.local").unwrap());
+        from.display = Some("Борис".into());
+        let replaced = LinkEvent::Dialog(DialogEvent::Replaced {
+            call: new,
+            replaced: old,
+            from,
+        });
+        assert_eq!(
+            dialer.input(replaced),
+            Some(CallInput::Sip(SipEvent::Replaced {
+                replaced: old,
+                dialog: new,
+                number: Some("105".into()),
+                name: Some("Борис".into()),
+            }))
+        );
     }
 
     #[test]
