@@ -219,6 +219,36 @@ fn the_demo_panel_logs_in_as_op1_and_shows_the_agent_status() {
         || (status.text() == picked).then_some(()),
     );
     app.session.screenshot("panel_on_break");
+
+    // Call-center on, then off: the header follows what the simulator now holds.
+    for (choice, on, shown) in [
+        ("ready_call_center", true, "Ready (call centre)"),
+        ("ready", false, "Ready"),
+    ] {
+        app.session.execute(&format!(
+            "const select = document.getElementById('status-select'); select.value = {choice:?}; \
+             select.dispatchEvent(new Event('change')); return null;"
+        ));
+        wait_for(
+            &format!("op1 {choice} in the simulator"),
+            Duration::from_secs(10),
+            || {
+                let state = control(&control_api, "GET", "/state", None);
+                state["users"]
+                    .as_array()?
+                    .iter()
+                    .any(|user| {
+                        user["login"] == "op1"
+                            && user["presence"]["userstateid"] == 1
+                            && user["presence"]["oncallcenter"] == on
+                    })
+                    .then_some(())
+            },
+        );
+        wait_for(&format!("the header to say {shown}"), Duration::from_secs(10), || {
+            (status.text() == shown).then_some(())
+        });
+    }
 }
 
 #[test]

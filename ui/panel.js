@@ -100,7 +100,11 @@ function renderAgent(view) {
     element.textContent = text;
     return element;
   };
-  const choices = [["", t("panel.status.change")], ["ready", word("agent", "ready")]];
+  const choices = [
+    ["", t("panel.status.change")],
+    ["ready", word("agent", "ready")],
+    ["ready_call_center", word("agent", "ready_call_center")],
+  ];
   for (const reason of agent.break_reasons) {
     choices.push([`break:${reason.id}`, t("panel.status.break_for", { reason: reason.name })]);
   }

@@ -22,6 +22,7 @@ const SHOW: &str = "show";
 const SETTINGS: &str = "settings";
 const QUIT: &str = "quit";
 const STATUS_READY: &str = "status.ready";
+const STATUS_READY_CALL_CENTER: &str = "status.ready_call_center";
 const STATUS_BREAK: &str = "status.break";
 const STATUS_DND: &str = "status.dnd";
 
@@ -142,6 +143,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, lang: Lang) -> tauri::Result<Menu<R>> {
     let item = |id: &str, text: Text| MenuItemBuilder::with_id(id, text.in_lang(lang)).build(app);
     let status = SubmenuBuilder::new(app, Text::Status.in_lang(lang))
         .item(&item(STATUS_READY, Text::Ready)?)
+        .item(&item(STATUS_READY_CALL_CENTER, Text::ReadyCallCenter)?)
         .item(&item(STATUS_BREAK, Text::Break)?)
         .item(&item(STATUS_DND, Text::DoNotDisturb)?)
         .build()?;
@@ -167,6 +169,7 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             app.exit(0);
         }
         STATUS_READY => set_status(app, StatusChoice::Ready),
+        STATUS_READY_CALL_CENTER => set_status(app, StatusChoice::ReadyCallCenter),
         STATUS_BREAK => set_status(app, StatusChoice::Break { reason: None }),
         STATUS_DND => set_status(app, StatusChoice::Dnd),
         other => tracing::debug!(item = other, "unknown tray menu item"),

@@ -114,6 +114,10 @@ fn ui_commands_parse_from_the_ui_json() {
         parse(r#"{"action":"set_status","status":"break","reason":2}"#),
         UiCommand::SetStatus(call::StatusChoice::Break { reason: Some(2) })
     );
+    assert_eq!(
+        parse(r#"{"action":"set_status","status":"ready_call_center"}"#),
+        UiCommand::SetStatus(call::StatusChoice::ReadyCallCenter)
+    );
     assert!(serde_json::from_str::<UiCommand>(r#"{"action":"explode"}"#).is_err());
     let _ = CallInput::<u32>::Tick;
 }

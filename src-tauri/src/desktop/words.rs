@@ -56,6 +56,7 @@ pub enum Text {
     ShowPanel,
     Status,
     Ready,
+    ReadyCallCenter,
     Break,
     DoNotDisturb,
     Settings,
@@ -73,10 +74,11 @@ pub enum Text {
 impl Text {
     /// Every text, for the completeness test.
     #[cfg(test)]
-    const ALL: [Text; 15] = [
+    const ALL: [Text; 16] = [
         Text::ShowPanel,
         Text::Status,
         Text::Ready,
+        Text::ReadyCallCenter,
         Text::Break,
         Text::DoNotDisturb,
         Text::Settings,
@@ -104,6 +106,7 @@ impl Text {
             Text::ShowPanel => "Show panel",
             Text::Status => "Status",
             Text::Ready => "Ready",
+            Text::ReadyCallCenter => "Ready (call centre)",
             Text::Break => "Break",
             Text::DoNotDisturb => "Do not disturb",
             Text::Settings => "Settings…",
@@ -124,6 +127,7 @@ impl Text {
             Text::ShowPanel => "Показать панель",
             Text::Status => "Статус",
             Text::Ready => "Готов",
+            Text::ReadyCallCenter => "Готов (колл-центр)",
             Text::Break => "Перерыв",
             Text::DoNotDisturb => "Не беспокоить",
             Text::Settings => "Настройки…",
