@@ -24,13 +24,17 @@ fn offline_phone() -> PhoneArgs {
 }
 
 #[tokio::test]
-async fn unsupported_transport_fails_at_start_with_exit_code_1() {
+async fn a_tls_account_with_an_unreadable_ca_file_fails_at_start_with_exit_code_1() {
     let mut args = offline_phone();
-    args.transport = Transport::Tcp;
+    args.transport = Transport::Tls;
+    args.ca_file = Some("/nonexistent/office-ca.pem".into());
     let mut phone = TestPhone::spawn("alice", args);
     let error = phone.expect("error").await;
     assert!(
-        error["message"].as_str().unwrap().contains("not supported yet"),
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/office-ca.pem"),
         "{error}"
     );
     let (code, _) = phone.finish().await;

@@ -23,6 +23,12 @@ pub fn run(args: &SimArgs) -> ExitCode {
         Err(code) => return code,
     };
     runtime.block_on(async {
+        // Listening for SIGTERM before the endpoints are announced: a script may stop the world the moment it
+        // has read them, and a signal that came before the handler would kill the process instead.
+        let stop = match StopSignal::listen() {
+            Ok(stop) => stop,
+            Err(err) => return fail(err),
+        };
         let options = SimOptions {
             bind: args.bind,
             oktell_port: args.oktell_port,
@@ -40,26 +46,53 @@ pub fn run(args: &SimArgs) -> ExitCode {
             Err(err) => return fail(err),
         }
         tracing::info!("the simulated world is running; stop it with Ctrl+C");
-        if let Err(err) = interrupted().await {
-            tracing::warn!(%err, "cannot wait for signals; stopping");
-        }
+        stop.wait().await;
         running.shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
-/// Waits for Ctrl+C, or for SIGTERM where there is one (how tests and service managers stop it).
-async fn interrupted() -> std::io::Result<()> {
+/// Ctrl+C, or SIGTERM where there is one (how tests and service managers stop it).
+struct StopSignal {
     #[cfg(unix)]
-    {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    /// Starts listening (inside the runtime).
+    fn listen() -> std::io::Result<StopSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignal {
+                terminate: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignal {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    /// Until either arrives.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let StopSignal {
+                mut terminate,
+                mut interrupt,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot wait for Ctrl+C; stopping");
+        }
     }
 }
