@@ -189,7 +189,7 @@ impl Dialer {
                 tracing::warn!(?call, %error, "the softphone's devices failed; the call goes on silent");
                 Some(CallInput::Audio {
                     dialog: call,
-                    news: AudioNews::Trouble(AudioTrouble::Failed { reason: error }),
+                    news: AudioNews::Trouble(AudioTrouble::Failed { reason: cause(&error) }),
                 })
             }
         }
@@ -220,10 +220,16 @@ fn audio_news(event: DeviceEvent) -> AudioNews {
             using,
         }),
         DeviceEvent::Restored { role: r, .. } => AudioNews::Restored(role(r)),
-        DeviceEvent::NoDevice { role: r, reason } => {
-            AudioNews::Trouble(AudioTrouble::NoDevice { role: role(r), reason })
-        }
+        DeviceEvent::NoDevice { role: r, reason } => AudioNews::Trouble(AudioTrouble::NoDevice {
+            role: role(r),
+            reason: cause(&reason),
+        }),
     }
+}
+
+/// The sound system's reason as a clause: its own final full stop would double the sentence's.
+fn cause(reason: &str) -> String {
+    reason.trim().trim_end_matches('.').trim_end().to_owned()
 }
 
 /// The request URI for a dialled number: a SIP URI as given, `user@host` with the scheme
@@ -449,9 +455,10 @@ mod tests {
                 }),
             })
         );
+        // The sound system's own full stop is dropped: the sentence ends with one.
         let failed = LinkEvent::DevicesFailed {
             call,
-            error: "no sound card".into(),
+            error: "no sound card. ".into(),
         };
         assert_eq!(
             dialer.input(failed),
