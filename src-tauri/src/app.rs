@@ -98,7 +98,7 @@ pub fn run(startup: Startup) -> tauri::Result<()> {
             }
             let show_main = !(start_hidden && app.state::<Shell>().has_tray());
             windows::build(handle, windows::MAIN, Some(show_main))?;
-            windows::build(handle, windows::POPUP, Some(false))?;
+            windows::build_beside_panel(handle, windows::POPUP, Some(false))?;
             match demo_data {
                 Some(Some(data_dir)) => {
                     tauri::async_runtime::spawn(start_demo(handle.clone(), data_dir));

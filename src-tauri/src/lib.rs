@@ -53,6 +53,9 @@ fn run_tool(command: &Command, cli: &Cli) -> ExitCode {
 }
 
 fn run_desktop(cli: &Cli) -> ExitCode {
+    if let Err(err) = startup::with_webkit_environment() {
+        eprintln!("oktell-panel: cannot restart with WebKit's memory-saving settings ({err}); running without them");
+    }
     let startup = match Startup::prepare(cli) {
         Ok(startup) => startup,
         Err(message) => {

@@ -3,6 +3,11 @@
 //! All are declared in `tauri.conf.json` with `create: false` and built here, so start-up can decide whether the
 //! panel shows at once (`behaviour.start_hidden`) and the popup exists before the first call rings (no window
 //! creation on the ring path). The settings window is built when first asked for.
+//!
+//! The popup and the settings window are built beside the panel: on Linux their pages live in the panel's WebKit
+//! web process instead of one process each. The popup's own process cost 35 MB at idle (its copies of WebKit's and
+//! the graphics stack's relocated data, its JavaScript heap and caches) for a page of a few kilobytes, a sixth of a
+//! workstation's whole memory budget (issue #7, `benches/startup.rs`).
 
 use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
 
@@ -18,6 +23,51 @@ pub const SETTINGS: &str = "settings";
 
 /// Builds a window from its `tauri.conf.json` entry, optionally overriding its visibility.
 pub fn build<R: Runtime>(app: &AppHandle<R>, label: &str, visible: Option<bool>) -> tauri::Result<WebviewWindow<R>> {
+    builder(app, label, visible)?.build()
+}
+
+/// Builds a window from its `tauri.conf.json` entry whose page shares the panel's web process (see the module
+/// documentation). Called on the main thread (start-up, a menu item, a synchronous command), the window exists when
+/// this returns; from another thread it waits for the main thread to build it.
+pub fn build_beside_panel<R: Runtime>(
+    app: &AppHandle<R>,
+    label: &str,
+    visible: Option<bool>,
+) -> tauri::Result<WebviewWindow<R>> {
+    let Some(panel) = app.get_webview_window(MAIN) else {
+        return build(app, label, visible);
+    };
+    let (app, label) = (app.clone(), label.to_owned());
+    let (built, result) = std::sync::mpsc::channel();
+    panel.with_webview(move |panel| {
+        let window = builder(&app, &label, visible).and_then(|builder| related(builder, &panel).build());
+        let _ = built.send(window);
+    })?;
+    result.recv().unwrap_or(Err(tauri::Error::WindowNotFound))
+}
+
+#[cfg(target_os = "linux")]
+fn related<'a, R: Runtime>(
+    builder: WebviewWindowBuilder<'a, R, AppHandle<R>>,
+    panel: &tauri::webview::PlatformWebview,
+) -> WebviewWindowBuilder<'a, R, AppHandle<R>> {
+    builder.with_related_view(panel.inner())
+}
+
+/// Elsewhere the platform's webview decides how its pages share processes.
+#[cfg(not(target_os = "linux"))]
+fn related<'a, R: Runtime>(
+    builder: WebviewWindowBuilder<'a, R, AppHandle<R>>,
+    _panel: &tauri::webview::PlatformWebview,
+) -> WebviewWindowBuilder<'a, R, AppHandle<R>> {
+    builder
+}
+
+fn builder<'a, R: Runtime>(
+    app: &'a AppHandle<R>,
+    label: &str,
+    visible: Option<bool>,
+) -> tauri::Result<WebviewWindowBuilder<'a, R, AppHandle<R>>> {
     let config = app
         .config()
         .app
@@ -27,10 +77,10 @@ pub fn build<R: Runtime>(app: &AppHandle<R>, label: &str, visible: Option<bool>)
         .cloned()
         .ok_or_else(|| tauri::Error::WindowNotFound)?;
     let builder = WebviewWindowBuilder::from_config(app, &config)?;
-    match visible {
-        Some(visible) => builder.visible(visible).build(),
-        None => builder.build(),
-    }
+    Ok(match visible {
+        Some(visible) => builder.visible(visible),
+        None => builder,
+    })
 }
 
 /// Brings the panel to the front: shown, restored from minimised, focused.
@@ -54,7 +104,7 @@ pub fn show_panel<R: Runtime>(app: &AppHandle<R>) {
 pub fn show_settings<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let window = match app.get_webview_window(SETTINGS) {
         Some(window) => window,
-        None => build(app, SETTINGS, Some(true))?,
+        None => build_beside_panel(app, SETTINGS, Some(true))?,
     };
     window.show()?;
     window.unminimize()?;
