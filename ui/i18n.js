@@ -22,6 +22,7 @@
     en: {
       "app.name": "Oktell Panel",
       "popup.title": "Incoming call",
+      "party.unknown": "Unknown number",
       "popup.incoming": "Incoming call",
       "popup.answer": "Answer",
       "popup.decline": "Decline",
@@ -247,6 +248,7 @@
     ru: {
       "app.name": "Oktell Panel",
       "popup.title": "Входящий звонок",
+      "party.unknown": "Номер не определён",
       "popup.incoming": "Входящий звонок",
       "popup.answer": "Ответить",
       "popup.decline": "Отклонить",

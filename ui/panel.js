@@ -7,6 +7,8 @@ const { listen } = window.__TAURI__.event;
 
 // Every word of this window comes from i18n.js (ru and en).
 const t = (key, params) => window.i18n.t(key, params);
+// A party's main line: its name or number, or the words for nobody.
+const shown = (party) => (party.unknown ? t("party.unknown") : party.display);
 // The word for one of the core's state names (`panel.<group>.<value>`); a name this window does not know yet
 // shows as it came.
 const word = (group, value) => {
@@ -195,7 +197,7 @@ function partyItem(party, extra) {
   const item = document.createElement("li");
   const who = document.createElement("span");
   who.className = "who";
-  who.textContent = party.display;
+  who.textContent = shown(party);
   item.append(who);
   const number = party.number_display && party.number_display !== party.display ? party.number_display : "";
   const details = [number, extra].filter(Boolean).join(" · ");
@@ -262,7 +264,7 @@ function renderCall(view) {
   mute.textContent = t(call.muted === true ? "panel.unmute" : "panel.mute");
   mute.setAttribute("aria-pressed", String(call.muted === true));
   const party = call.party;
-  document.getElementById("call-name").textContent = party.display;
+  document.getElementById("call-name").textContent = shown(party);
   document.getElementById("call-company").textContent = party.contact?.company ?? "";
   const number = party.number_display && party.number_display !== party.display ? party.number_display : "";
   document.getElementById("call-number").textContent = number;
@@ -330,7 +332,7 @@ function renderHistory(view) {
       }
       const who = document.createElement("span");
       who.className = "who";
-      who.textContent = `${entry.direction === "outgoing" ? "→" : "←"} ${entry.party.display}`;
+      who.textContent = `${entry.direction === "outgoing" ? "→" : "←"} ${shown(entry.party)}`;
       const outcome = document.createElement("span");
       outcome.className = "outcome";
       const words = word("outcome", entry.outcome);
@@ -348,7 +350,7 @@ function renderHistory(view) {
         back.type = "button";
         back.className = "call-back";
         back.textContent = t("panel.history.call_back");
-        back.setAttribute("aria-label", t("panel.history.call_back_to", { name: entry.party.display }));
+        back.setAttribute("aria-label", t("panel.history.call_back_to", { name: shown(entry.party) }));
         back.addEventListener("click", () => send({ action: "dial", number: entry.party.number }));
         item.append(back);
       }

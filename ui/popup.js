@@ -17,7 +17,8 @@ function render(view) {
   lastView = view;
   const call = view.popup;
   const party = call ? call.party : null;
-  document.getElementById("caller-name").textContent = party ? party.display : window.i18n.t("popup.incoming");
+  const name = party && party.unknown ? window.i18n.t("party.unknown") : party ? party.display : null;
+  document.getElementById("caller-name").textContent = name ?? window.i18n.t("popup.incoming");
   const number = party && party.number_display && party.number_display !== party.display ? party.number_display : "";
   document.getElementById("caller-company").textContent = party?.contact?.company ?? "";
   document.getElementById("caller-number").textContent = number;

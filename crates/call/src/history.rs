@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::CallId;
 use crate::phone;
-use crate::view::{CallDirection, ContactView, PartyView};
+use crate::view::{CallDirection, ContactView, PartyView, UNKNOWN_NUMBER};
 
 /// How a finished call ended, from the operator's side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,11 +99,10 @@ impl HistoryEntry {
                 // Creatio's history gives the party, not its company.
                 company: None,
             });
-        let display = contact
+        let shown = contact
             .as_ref()
             .map(|c| c.name.clone())
-            .or_else(|| number_display.clone())
-            .unwrap_or_else(|| "Unknown number".into());
+            .or_else(|| number_display.clone());
         let started = SystemTime::from(entry.started)
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -114,7 +113,8 @@ impl HistoryEntry {
             direction,
             party: PartyView {
                 number,
-                display,
+                unknown: shown.is_none(),
+                display: shown.unwrap_or_else(|| UNKNOWN_NUMBER.into()),
                 number_display,
                 lookup: if contact.is_some() { "found" } else { "none" },
                 contact,
@@ -201,7 +201,8 @@ mod tests {
             direction: CallDirection::Incoming,
             party: PartyView {
                 number: None,
-                display: "Unknown number".into(),
+                unknown: true,
+                display: UNKNOWN_NUMBER.into(),
                 number_display: None,
                 lookup: "none",
                 contact: None,

@@ -135,6 +135,9 @@ pub struct CallView {
     pub audio_warnings: Vec<Sentence>,
 }
 
+/// What a party with no name and no number is called.
+pub(crate) const UNKNOWN_NUMBER: &str = "Unknown number";
+
 /// A party: caller, callee, queue entry or conference member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartyView {
@@ -143,6 +146,8 @@ pub struct PartyView {
     /// What to show as the main line: the Creatio name, else the PBX name, else the
     /// formatted number, else "Unknown number".
     pub display: String,
+    /// Nobody to show: no name and no number (`display` is the English fallback; the UI words it).
+    pub unknown: bool,
     /// The formatted number (PROTOCOL.md §5.10).
     pub number_display: Option<String>,
     /// `none` (no number), `pending`, `found`, `several`, `not_found` or `failed`.
@@ -366,7 +371,7 @@ pub(crate) fn direction(direction: RecordDirection) -> CallDirection {
 }
 
 pub(crate) fn party(p: &Party) -> PartyView {
-    let number_display = p.number.as_deref().map(phone::format);
+    let number_display = p.number.as_deref().filter(|n| !n.trim().is_empty()).map(phone::format);
     let (lookup, contact) = match &p.lookup {
         Lookup::NotAsked => ("none", None),
         Lookup::Pending => ("pending", None),
@@ -386,15 +391,15 @@ pub(crate) fn party(p: &Party) -> PartyView {
             }),
         ),
     };
-    let display = contact
+    let shown = contact
         .as_ref()
         .map(|c| c.name.clone())
-        .or_else(|| p.name.clone())
-        .or_else(|| number_display.clone())
-        .unwrap_or_else(|| "Unknown number".into());
+        .or_else(|| p.name.clone().filter(|n| !n.trim().is_empty()))
+        .or_else(|| number_display.clone());
     PartyView {
         number: p.number.clone(),
-        display,
+        unknown: shown.is_none(),
+        display: shown.unwrap_or_else(|| UNKNOWN_NUMBER.into()),
         number_display,
         lookup,
         contact,

@@ -56,3 +56,26 @@ fn oktell_only_missed_call_and_marking_it_seen() {
     assert_eq!(h.view().missed_unseen, 0);
     assert!(!h.view().history[0].unseen);
 }
+
+/// A caller who sends neither a name nor a number is "unknown" in the view, so the UI words it in the operator's
+/// language; an empty number counts as none.
+#[test]
+fn a_caller_without_name_or_number_is_marked_unknown() {
+    let mut h = Harness::sip_only();
+    h.sip(call::SipEvent::Incoming {
+        dialog: 1,
+        number: Some(" ".into()),
+        name: None,
+    });
+    let view = h.view();
+    let party = &view.popup.as_ref().expect("it rings").party;
+    assert!(party.unknown, "{party:?}");
+    assert_eq!(party.number_display, None);
+
+    let mut h = Harness::sip_only();
+    h.invite(2, "102");
+    let view = h.view();
+    let party = &view.popup.as_ref().expect("it rings").party;
+    assert!(!party.unknown, "{party:?}");
+    assert_eq!(party.display, "102");
+}
