@@ -3,9 +3,8 @@
 //! each side's recording must carry the other's, at the frequency sent and near the level
 //! sent; DTMF digits sent each way must arrive as the same digits.
 //!
-//! baresip here loads `opus.so` besides `g711.so`, which the shared support's baresip does
-//! not, so this file starts its own (same recipe: `ausine` microphone, `sndfile` dump,
-//! `ctrl_tcp` control) and restricts the account with `audio_codecs`.
+//! baresip here loads `opus.so` besides `g711.so` and restricts the account with
+//! `audio_codecs`.
 
 #![allow(
     clippy::unwrap_used,
@@ -16,32 +15,24 @@
 
 mod sip_support;
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::{Command, ExitCode},
-    time::{Duration, Instant},
-};
+use std::{net::SocketAddr, path::Path, process::ExitCode, time::Duration};
 
 use runtime::phone::{PhoneArgs, parse_codecs};
-use serde_json::{Value, json};
+use serde_json::json;
 use sip::sdp::Codec;
 use sip_support::{
-    PATIENCE, PeerProcess, TestPhone,
+    TestPhone,
     audio::{read_wav, tone_share, write_tone},
-    free_port_pair, loopback, phone_args, saw, spawn_peer,
-};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
+    // baresip's `ausine` tone. Its amplitude is not ours to choose: the level check on our side
+    // is against the level baresip itself records of its own microphone (`-enc.wav`).
+    baresip::{BARESIP_TONE_HZ, Baresip},
+    phone_args,
+    saw,
 };
 
 /// Our tone, and its amplitude in the file we play (`write_tone` writes 8000 peak).
 const OUR_TONE_HZ: f64 = 440.0;
 const OUR_TONE_PEAK: f64 = 8000.0;
-/// baresip's `ausine` tone. Its amplitude is not ours to choose: the level check on our side
-/// is against the level baresip itself records of its own microphone (`-enc.wav`).
-const BARESIP_TONE_HZ: f64 = 1000.0;
 /// How far a received tone's level may sit from the level sent. G.711 keeps it within a
 /// fraction of a dB and Opus within one or two; 3 dB catches a halved or doubled signal.
 const LEVEL_TOLERANCE_DB: f64 = 3.0;
@@ -57,179 +48,20 @@ fn names(codec: Codec) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// A baresip limited to one codec, auto-answering.
-struct CodecBaresip {
-    addr: SocketAddr,
-    control: TcpStream,
-    token: u64,
-    _process: PeerProcess,
-    dir: tempfile::TempDir,
-}
-
-impl CodecBaresip {
-    async fn start(codec: Codec) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port_pair();
-        let control_port = free_port_pair();
-        let snd = dir.path().join("snd");
-        std::fs::create_dir_all(&snd).unwrap();
-        let opus = Path::new("/usr/lib/baresip/modules/opus.so");
-        assert!(
-            opus.exists(),
-            "{} is missing: apt-get install baresip-core",
-            opus.display()
-        );
-        let config = format!(
-            "poll_method epoll\n\
-             sip_listen 127.0.0.1:{port}\n\
-             audio_player aubridge,play\n\
-             audio_source ausine,{tone}\n\
-             audio_alert aubridge,alert\n\
-             ausrc_srate 48000\n\
-             ausrc_channels 2\n\
-             audio_buffer 20-160\n\
-             jitter_buffer_delay 5-10\n\
-             rtp_ports 30000-39999\n\
-             module_path /usr/lib/baresip/modules\n\
-             module ctrl_tcp.so\n\
-             module g711.so\n\
-             module opus.so\n\
-             module ausine.so\n\
-             module aubridge.so\n\
-             module sndfile.so\n\
-             module_tmp uuid.so\n\
-             module_tmp account.so\n\
-             module_app menu.so\n\
-             snd_path {snd}\n\
-             ctrl_tcp_listen 127.0.0.1:{control_port}\n",
-            tone = BARESIP_TONE_HZ as u32,
-            snd = snd.display(),
-        );
-        std::fs::write(dir.path().join("config"), config).unwrap();
-        let account = format!(
-            "<sip:b@127.0.0.1:{port}>;regint=0;answermode=auto;audio_codecs={}\n",
-            names(codec).0
-        );
-        std::fs::write(dir.path().join("accounts"), account).unwrap();
-        let mut command = Command::new("baresip");
-        command.arg("-f").arg(dir.path()).args(["-n", "127.0.0.1"]);
-        let process = spawn_peer(command, "baresip", &dir.path().join("baresip.log"));
-        let started = Instant::now();
-        let control = loop {
-            match TcpStream::connect(loopback(control_port)).await {
-                Ok(stream) => break stream,
-                Err(_) if started.elapsed() < PATIENCE => tokio::time::sleep(Duration::from_millis(50)).await,
-                Err(error) => panic!(
-                    "baresip control port did not open: {error}; log:\n{}",
-                    std::fs::read_to_string(dir.path().join("baresip.log")).unwrap_or_default()
-                ),
-            }
-        };
-        let baresip = Self {
-            addr: loopback(port),
-            control,
-            token: 0,
-            _process: process,
-            dir,
-        };
-        while !baresip.log().contains("baresip is ready") {
-            assert!(
-                started.elapsed() < PATIENCE,
-                "baresip not ready; log:\n{}",
-                baresip.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        // An unknown codec spec leaves the account unfiltered: every loaded codec offered.
-        assert!(
-            !baresip.log().contains("audio codec not found"),
-            "baresip is not limited to {codec:?}; log:\n{}",
-            baresip.log()
-        );
-        baresip
-    }
-
-    /// Runs a menu command; fails the test unless baresip says ok.
-    async fn command(&mut self, line: &str) {
-        let (command, params) = line.split_once(' ').unwrap_or((line, ""));
-        self.token += 1;
-        let token = self.token.to_string();
-        let body = json!({ "command": command, "params": params, "token": token }).to_string();
-        self.control
-            .write_all(format!("{}:{body},", body.len()).as_bytes())
-            .await
-            .unwrap();
-        let response = tokio::time::timeout(PATIENCE, async {
-            loop {
-                let message = self.read_netstring().await;
-                if message["response"] == true && message["token"] == token.as_str() {
-                    return message;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("baresip did not answer `{line}`; log:\n{}", self.log()));
-        assert!(response["ok"] == true, "baresip refused `{line}`: {response}");
-    }
-
-    async fn expect_event(&mut self, kind: &str) -> Value {
-        tokio::time::timeout(PATIENCE, async {
-            loop {
-                let message = self.read_netstring().await;
-                if message["event"] == true && message["type"] == kind {
-                    return message;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("baresip reported no {kind}; log:\n{}", self.log()))
-    }
-
-    async fn read_netstring(&mut self) -> Value {
-        let mut length = Vec::new();
-        loop {
-            let byte = self.control.read_u8().await.unwrap();
-            if byte == b':' {
-                break;
-            }
-            length.push(byte);
-        }
-        let length: usize = String::from_utf8(length).unwrap().trim().parse().unwrap();
-        let mut body = vec![0u8; length + 1];
-        self.control.read_exact(&mut body).await.unwrap();
-        assert_eq!(body.pop(), Some(b','), "netstring without its comma");
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    /// The WAV `sndfile` wrote with `suffix` (`-dec.wav`: what baresip received, decoded;
-    /// `-enc.wav`: its own microphone), once the call is over and the file is complete.
-    async fn recording(&self, suffix: &str) -> PathBuf {
-        let snd = self.dir.path().join("snd");
-        let started = Instant::now();
-        loop {
-            let found = std::fs::read_dir(&snd)
-                .unwrap()
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .find(|p| p.to_string_lossy().ends_with(suffix));
-            if let Some(path) = found
-                && hound::WavReader::open(&path).is_ok_and(|r| r.duration() > 0)
-            {
-                return path;
-            }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "baresip wrote no {suffix} in {}; log:\n{}",
-                snd.display(),
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("baresip.log")).unwrap_or_default()
-    }
+/// A baresip limited to one codec, auto-answering; Opus loaded besides G.711.
+async fn codec_baresip(codec: Codec) -> Baresip {
+    let account = format!(
+        "<sip:b@127.0.0.1:{{port}}>;regint=0;answermode=auto;audio_codecs={}",
+        names(codec).0
+    );
+    let baresip = Baresip::start_with(&account, &["opus.so"]).await;
+    // An unknown codec spec leaves the account unfiltered: every loaded codec offered.
+    assert!(
+        !baresip.log().contains("audio codec not found"),
+        "baresip is not limited to {codec:?}; log:\n{}",
+        baresip.log()
+    );
+    baresip
 }
 
 /// RMS level in dBFS of the loudest half of the 20 ms blocks (the call's audio, not the
@@ -281,7 +113,7 @@ enum Caller {
 /// One call in `codec`: established with that codec, two seconds of tones both ways, digits
 /// both ways, then the caller hangs up; both recordings are checked.
 async fn call_with_tones_and_digits(codec: Codec, caller: Caller) {
-    let mut baresip = CodecBaresip::start(codec).await;
+    let mut baresip = codec_baresip(codec).await;
     let files = tempfile::tempdir().unwrap();
     let mut args = our_phone(codec, baresip.addr, files.path());
     match caller {

@@ -33,6 +33,22 @@ impl Baresip {
     /// `account` is the accounts-file line, e.g. `<sip:b@127.0.0.1:PORT>;regint=0`; `{port}`
     /// in it is replaced with baresip's SIP port.
     pub async fn start(account: &str) -> Self {
+        Self::start_with(account, &[]).await
+    }
+
+    /// [`Baresip::start`] loading `modules` (e.g. `opus.so`) besides G.711; each must be
+    /// installed. Returns once baresip says it is ready.
+    pub async fn start_with(account: &str, modules: &[&str]) -> Self {
+        let module_dir = Path::new("/usr/lib/baresip/modules");
+        for module in modules {
+            let path = module_dir.join(module);
+            assert!(
+                path.exists(),
+                "{} is missing: apt-get install baresip-core",
+                path.display()
+            );
+        }
+        let extra: String = modules.iter().map(|m| format!("module {m}\n")).collect();
         let dir = tempfile::tempdir().unwrap();
         let port = free_port_pair();
         let control_port = free_port_pair();
@@ -52,6 +68,7 @@ impl Baresip {
              module_path /usr/lib/baresip/modules\n\
              module ctrl_tcp.so\n\
              module g711.so\n\
+             {extra}\
              module ausine.so\n\
              module aubridge.so\n\
              module sndfile.so\n\
@@ -80,13 +97,22 @@ impl Baresip {
                 ),
             }
         };
-        Self {
+        let baresip = Self {
             addr: loopback(port),
             control,
             token: 0,
             _process: process,
             dir,
+        };
+        while !baresip.log().contains("baresip is ready") {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "baresip not ready; log:\n{}",
+                baresip.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        baresip
     }
 
     /// Runs a menu command (`dial sip:…`, `hold`, `resume`, `hangup`, `reginfo`) and returns
@@ -162,6 +188,12 @@ impl Baresip {
 
     /// The WAV baresip wrote of what it received (decoded), once the call is over.
     pub async fn received_audio(&self) -> PathBuf {
+        self.recording("-dec.wav").await
+    }
+
+    /// The WAV `sndfile` wrote with `suffix` (`-dec.wav`: what baresip received, decoded;
+    /// `-enc.wav`: its own microphone), once the call is over and the file is complete.
+    pub async fn recording(&self, suffix: &str) -> PathBuf {
         let snd = self.dir.path().join("snd");
         let started = Instant::now();
         loop {
@@ -169,7 +201,7 @@ impl Baresip {
                 .unwrap()
                 .filter_map(Result::ok)
                 .map(|e| e.path())
-                .find(|p| p.to_string_lossy().ends_with("-dec.wav"));
+                .find(|p| p.to_string_lossy().ends_with(suffix));
             if let Some(path) = found
                 && hound::WavReader::open(&path).is_ok_and(|r| r.duration() > 0)
             {
@@ -177,7 +209,7 @@ impl Baresip {
             }
             assert!(
                 started.elapsed() < PATIENCE,
-                "baresip wrote no received audio in {} (holds {:?}); log:\n{}",
+                "baresip wrote no {suffix} in {} (holds {:?}); log:\n{}",
                 snd.display(),
                 std::fs::read_dir(&snd)
                     .unwrap()
